@@ -1,0 +1,28 @@
+"""napari-tvips: read, re-slice and write TVIPS camera recordings (``.tvips``) in napari and Python.
+
+The public API mirrors ``rsciio.tvips`` (:func:`file_reader`, :func:`file_writer`) and adds
+:func:`open_series` and :class:`ScanLayout` for direct, lazy access to a recording.
+"""
+
+from __future__ import annotations
+
+from ._api import file_reader, file_writer
+from ._errors import TvipsError, TvipsFormatError, TvipsReadError
+from ._lazy import FrameArray
+from ._scan import ScanLayout
+from ._series import Series, open_series
+
+from ._version import __version__
+
+__all__ = [
+    "FrameArray",
+    "ScanLayout",
+    "Series",
+    "TvipsError",
+    "TvipsFormatError",
+    "TvipsReadError",
+    "__version__",
+    "file_reader",
+    "file_writer",
+    "open_series",
+]

@@ -1,0 +1,252 @@
+"""Everything napari-tvips knows about the bytes of the TVIPS ``.tvips`` stream format.
+
+The format (see ``shared/tvips-format.md`` in the project notes) is a 256-byte main header at the
+start of the first part, followed in every part by contiguous *records*: a frame header of
+``frame_header_bytes`` bytes and the frame's pixels (``dimy`` rows of ``dimx`` little-endian
+unsigned integers). Version 1 files have 12-byte frame headers; version 2 files declare theirs.
+
+This module holds the header layouts, parses and validates main headers (every message names the
+file and the offending value) and builds the dtypes used to read and write records. It does no
+file discovery and no pixel I/O; those live in :mod:`napari_tvips._series`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ._errors import TvipsFormatError
+
+__all__ = [
+    "FRAME_FIELDS",
+    "MAIN_HEADER_BYTES",
+    "MAIN_HEADER_DTYPE",
+    "RSCIIO_FRAME_HEADER_BYTES",
+    "V1_FRAME_HEADER_BYTES",
+    "MainHeader",
+    "frame_header_dtype",
+    "parse_main_header",
+]
+
+#: Size of the main header at the start of ``*_000.tvips``.
+MAIN_HEADER_BYTES = 256
+#: Frame header size of version 1 files (not declared in the header).
+V1_FRAME_HEADER_BYTES = 12
+#: Frame header size RosettaSciIO writes (its 15 known fields).
+RSCIIO_FRAME_HEADER_BYTES = 60
+#: Largest frame header we accept; no known writer comes near (real files use <= 108 + padding).
+MAX_FRAME_HEADER_BYTES = 1 << 20
+#: Pixel types TVIPS cameras write (8, 16) and RosettaSciIO's writer can produce (32, 64).
+SUPPORTED_BITS_PER_PIXEL = (8, 16, 32, 64)
+
+#: Main header fields in file order (little-endian); names as RosettaSciIO's ``tvips_header``.
+MAIN_HEADER_DTYPE = np.dtype(
+    [
+        ("size", "<u4"),
+        ("version", "<u4"),
+        ("dimx", "<u4"),
+        ("dimy", "<u4"),
+        ("bitsperpixel", "<u4"),
+        ("offsetx", "<u4"),
+        ("offsety", "<u4"),
+        ("binx", "<u4"),
+        ("biny", "<u4"),
+        ("pixelsize", "<u4"),
+        ("ht", "<u4"),
+        ("magtotal", "<u4"),
+        ("frameheaderbytes", "<u4"),
+        ("dummy", "S204"),
+    ]
+)
+
+#: Known frame header fields: (name, byte offset, dtype). The first 15 carry RosettaSciIO's names;
+#: the rest (EM-Scan era, up to 108 bytes) follow LiberTEM's vendor-derived names in snake case.
+FRAME_FIELDS: tuple[tuple[str, int, str], ...] = (
+    ("num", 0, "<u4"),
+    ("timestamp", 4, "<u4"),
+    ("ms", 8, "<u4"),
+    ("LUTidx", 12, "<u4"),
+    ("fcurrent", 16, "<f4"),
+    ("mag", 20, "<u4"),
+    ("mode", 24, "<u4"),
+    ("stagex", 28, "<f4"),
+    ("stagey", 32, "<f4"),
+    ("stagez", 36, "<f4"),
+    ("stagea", 40, "<f4"),
+    ("stageb", 44, "<f4"),
+    ("rotidx", 48, "<u4"),
+    ("temperature", 52, "<f4"),
+    ("objective", 56, "<f4"),
+    ("dens_power", 60, "<f4"),
+    ("obj_current", 64, "<f4"),
+    ("scan_x", 68, "<f4"),
+    ("scan_y", 72, "<f4"),
+    ("dens_bias_u_setpoint", 76, "<f4"),
+    ("dens_bias_u_value", 80, "<f4"),
+    ("dens_bias_i_setpoint", 84, "<f4"),
+    ("dens_bias_i_value", 88, "<f4"),
+    ("dens_bias_e_setpoint", 92, "<f4"),
+    ("dens_bias_r", 96, "<f4"),
+    ("dens_bias_limit_u", 100, "<f4"),
+    ("dens_bias_limit_i", 104, "<f4"),
+)
+
+
+def frame_header_dtype(frame_header_bytes: int) -> np.dtype:
+    """Return the structured dtype of one frame header of ``frame_header_bytes`` bytes.
+
+    Only the known fields that fit entirely are included; the dtype's itemsize is always
+    ``frame_header_bytes`` so the remaining bytes are skipped.
+
+    Parameters
+    ----------
+    frame_header_bytes : int
+        Declared size of each frame header (12 for version 1 files).
+
+    Returns
+    -------
+    numpy.dtype
+        Structured dtype with one field per known header value.
+    """
+    fields = [f for f in FRAME_FIELDS if f[1] + np.dtype(f[2]).itemsize <= frame_header_bytes]
+    return np.dtype(
+        {
+            "names": [f[0] for f in fields],
+            "formats": [f[2] for f in fields],
+            "offsets": [f[1] for f in fields],
+            "itemsize": int(frame_header_bytes),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class MainHeader:
+    """The validated main header of a recording.
+
+    Attributes mirror the header fields; ``frame_header_bytes`` is the effective size of every
+    frame header (12 for version 1 whatever the header says).
+    """
+
+    size: int
+    version: int
+    dimx: int
+    dimy: int
+    bitsperpixel: int
+    offsetx: int
+    offsety: int
+    binx: int
+    biny: int
+    pixelsize: int
+    ht: int
+    magtotal: int
+    frameheaderbytes: int
+    dummy: bytes
+
+    @property
+    def frame_header_bytes(self) -> int:
+        """Bytes of each frame header as the readers use it."""
+        return V1_FRAME_HEADER_BYTES if self.version == 1 else self.frameheaderbytes
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Pixel dtype (little-endian unsigned)."""
+        return np.dtype(f"<u{self.bitsperpixel // 8}")
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        """Shape of one frame, ``(dimy, dimx)``."""
+        return (self.dimy, self.dimx)
+
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes of one frame's pixels."""
+        return self.dimx * self.dimy * self.bitsperpixel // 8
+
+    @property
+    def record_bytes(self) -> int:
+        """Bytes of one record: frame header plus pixels."""
+        return self.frame_header_bytes + self.frame_bytes
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the header as RosettaSciIO's ``original_metadata["tvips_header"]``."""
+        return {
+            name: (np.bytes_(value) if name == "dummy" else np.uint32(value))
+            for name, value in asdict(self).items()
+        }
+
+
+def parse_main_header(raw: bytes, filename: str, total_bytes: int) -> MainHeader:
+    """Parse and validate the main header of a recording.
+
+    Parameters
+    ----------
+    raw : bytes
+        The first bytes of the ``_000`` part (at least :data:`MAIN_HEADER_BYTES` for success).
+    filename : str
+        Name used in error messages.
+    total_bytes : int
+        Bytes held by all parts together; bounds every size the header may claim.
+
+    Returns
+    -------
+    MainHeader
+        The validated header.
+
+    Raises
+    ------
+    TvipsFormatError
+        If the header is short, of an unknown version, or claims impossible sizes.
+    """
+    if len(raw) < MAIN_HEADER_BYTES:
+        raise TvipsFormatError(
+            f"{filename}: {len(raw)} bytes is too short for a TVIPS main header "
+            f"({MAIN_HEADER_BYTES} bytes); not a TVIPS file or truncated"
+        )
+    rec = np.frombuffer(raw[:MAIN_HEADER_BYTES], dtype=MAIN_HEADER_DTYPE)[0]
+    values = {name: int(rec[name]) for name in MAIN_HEADER_DTYPE.names if name != "dummy"}
+    header = MainHeader(**values, dummy=bytes(rec["dummy"]))
+    if header.size != MAIN_HEADER_BYTES:
+        raise TvipsFormatError(
+            f"{filename}: header size field is {header.size}; TVIPS main headers are "
+            f"{MAIN_HEADER_BYTES} bytes (not a TVIPS file?)"
+        )
+    if header.version not in (1, 2):
+        raise TvipsFormatError(
+            f"{filename}: header version is {header.version}; only versions 1 and 2 are known"
+        )
+    if header.bitsperpixel not in SUPPORTED_BITS_PER_PIXEL:
+        raise TvipsFormatError(
+            f"{filename}: header says {header.bitsperpixel} bits per pixel; TVIPS stores "
+            f"unsigned 8 or 16 (32 and 64 are read too)"
+        )
+    if header.dimx == 0 or header.dimy == 0:
+        raise TvipsFormatError(
+            f"{filename}: header says frames of {header.dimy} x {header.dimx} pixels (dimy x dimx)"
+        )
+    if header.version == 2 and header.frameheaderbytes > MAX_FRAME_HEADER_BYTES:
+        raise TvipsFormatError(
+            f"{filename}: header says {header.frameheaderbytes} bytes per frame header, "
+            f"more than the {MAX_FRAME_HEADER_BYTES} any TVIPS writer uses"
+        )
+    data_bytes = total_bytes - MAIN_HEADER_BYTES
+    if header.record_bytes > data_bytes:
+        raise TvipsFormatError(
+            f"{filename}: header says records of {header.record_bytes} bytes "
+            f"({header.dimy} x {header.dimx} pixels of {header.bitsperpixel} bits plus "
+            f"{header.frame_header_bytes} header bytes), but the recording holds only "
+            f"{max(data_bytes, 0)} bytes after the main header: no complete frame"
+        )
+    return header
+
+
+def checked_record_count(record_bytes: int, available: int) -> tuple[int, int]:
+    """Return ``(whole records, leftover bytes)`` in ``available`` bytes."""
+    count = max(available, 0) // record_bytes
+    return count, max(available, 0) - count * record_bytes
+
+
+def scale_fits_header(value: float) -> bool:
+    """Whether ``value`` can be stored in an unsigned 32-bit header field after rounding."""
+    return math.isfinite(value) and 0 <= round(value) < 2**32
