@@ -1,0 +1,1 @@
+"""Thin napari adapters (reader, writer, widget, sample data); no format knowledge here."""

@@ -1,0 +1,138 @@
+"""The one builder of napari image-layer arguments for a TVIPS recording.
+
+Reader, sample data and the "TVIPS scan" widget all call :func:`layer_kwargs` /
+:func:`layer_data_tuple`, so a layer always carries the same scale, units, axis labels and
+``metadata["tvips"]`` (everything the widget and the writer need to work without re-reading
+headers). Pixels are never read here except the few frames used for the contrast limits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._lazy import FrameArray
+from .._metadata import FrameHeaders, build_metadata, frame_times, signal_units
+from .._scan import ScanLayout
+from .._series import Series
+
+__all__ = ["contrast_limits", "layer_data_tuple", "layer_kwargs", "tvips_metadata"]
+
+#: Frames sampled for the initial contrast limits (never a pass over the data).
+_CONTRAST_FRAMES = 5
+
+
+def contrast_limits(frames: FrameArray) -> tuple[float, float]:
+    """Contrast limits from a few frames spread over the recording (robust percentiles)."""
+    flat = frames.index_map.reshape(-1)
+    picks = np.unique(
+        flat[np.linspace(0, flat.size - 1, min(_CONTRAST_FRAMES, flat.size)).astype(int)]
+    )
+    sample = frames.series.read_frames(picks)
+    lo, hi = (float(v) for v in np.percentile(sample, [0.1, 99.9]))
+    if hi <= lo:
+        lo, hi = float(sample.min()), float(sample.max())
+    if hi <= lo:
+        hi = lo + 1.0
+    return lo, hi
+
+
+def _signal_axes(
+    series: Series, first: dict[str, np.ndarray]
+) -> tuple[list[float], list[str], list[str]]:
+    unit = signal_units(first)
+    labels = ["ky", "kx"] if unit == "1/nm" else ["y", "x"]
+    size = float(series.header.pixelsize)
+    if size > 0:
+        return [size, size], [unit, unit], labels
+    return [1.0, 1.0], ["pixel", "pixel"], labels
+
+
+def tvips_metadata(
+    series: Series, index_map: np.ndarray, layout: ScanLayout | None
+) -> dict[str, Any]:
+    """The ``metadata["tvips"]`` dict of a layer: headers, paths, layout and index map."""
+    first = series.headers_at(range(min(series.n_frames, 2)))
+    return {
+        "paths": series.paths,
+        "series": series,
+        "header": series.header.as_dict(),
+        "frame_headers": FrameHeaders(series),
+        "metadata": build_metadata(series, first),
+        "index_map": index_map,
+        "layout": layout,
+        "start_time": float(frame_times(first)[0]) if frame_times(first) is not None else None,
+    }
+
+
+def layer_kwargs(
+    series: Series,
+    layout: ScanLayout | None = None,
+    *,
+    index_map: np.ndarray | None = None,
+    scan_step: float | None = None,
+    scan_unit: str = "pixel",
+    limits: tuple[float, float] | None = None,
+) -> tuple[FrameArray, dict[str, Any]]:
+    """Data and keyword arguments of an image layer showing ``series`` with ``layout``.
+
+    Parameters
+    ----------
+    series : Series
+        The recording.
+    layout : ScanLayout, optional
+        Scan layout; ``None`` (or a stack layout) shows the frame stack.
+    index_map : numpy.ndarray, optional
+        Explicit index map (e.g. from ``"auto"`` rotidx detection); overrides ``layout``.
+    scan_step, scan_unit : float, str
+        Calibration of the scan axes (TVIPS files do not record it).
+    limits : tuple of float, optional
+        Contrast limits to keep; computed from a few frames when omitted.
+
+    Returns
+    -------
+    tuple
+        ``(FrameArray, kwargs)`` for ``viewer.add_image`` or a reader's layer tuple.
+    """
+    layout = layout or ScanLayout()
+    imap = index_map if index_map is not None else layout.index_map(series.n_frames)
+    data = FrameArray(series, imap)
+    first = series.headers_at(range(min(series.n_frames, 2)))
+    sig_scale, sig_units, sig_labels = _signal_axes(series, first)
+    if index_map is None and layout.is_stack:
+        step = 0.0
+        if "timestamp" in first and first["timestamp"].size > 1:
+            ms = first.get("ms", np.zeros(2, np.int64)).astype(np.int64)
+            ts = first["timestamp"].astype(np.int64)
+            step = float(ts[1] - ts[0]) + float(ms[1] - ms[0]) / 1000
+        if step > 0:
+            nav_scale, nav_units, nav_labels = [step], ["s"], ["time"]
+        else:
+            nav_scale, nav_units, nav_labels = [1.0], ["pixel"], ["frame"]
+    else:
+        n = imap.ndim
+        extra = [f"nav_{i}" for i in range(max(n - 2, 0))]
+        nav_labels = (extra + ["scan_y", "scan_x"])[-n:]
+        step = float(scan_step) if scan_step else 1.0
+        nav_scale = [1.0] * max(n - 2, 0) + [step] * min(n, 2)
+        nav_units = ["pixel"] * max(n - 2, 0) + [scan_unit if scan_step else "pixel"] * min(n, 2)
+    kwargs: dict[str, Any] = {
+        "name": series.name,
+        "scale": nav_scale + sig_scale,
+        "units": nav_units + sig_units,
+        "axis_labels": nav_labels + sig_labels,
+        "contrast_limits": list(limits) if limits is not None else list(contrast_limits(data)),
+        "metadata": {
+            "tvips": tvips_metadata(series, imap, None if index_map is not None else layout)
+        },
+    }
+    return data, kwargs
+
+
+def layer_data_tuple(
+    series: Series, layout: ScanLayout | None = None, **kwargs: Any
+) -> tuple[Any, dict[str, Any], str]:
+    """A napari ``LayerDataTuple`` ``(data, kwargs, "image")`` (see :func:`layer_kwargs`)."""
+    data, kw = layer_kwargs(series, layout, **kwargs)
+    return data, kw, "image"
