@@ -348,9 +348,14 @@ class Series:
         runs = self._plan(idx)
         if threads > 1 and idx.size * self.header.frame_bytes > _PARALLEL_BYTES and len(runs) > 1:
             flat = out.reshape(idx.size, -1)
-            halves = np.array_split(np.arange(len(runs)), threads)
+            # repeated frames are copied only once every thread has read its runs
+            reads = [r for r in runs if r[0] >= 0]
+            halves = np.array_split(np.arange(len(reads)), threads)
             with ThreadPoolExecutor(threads) as pool:
-                list(pool.map(lambda h: self._read_runs([runs[i] for i in h], flat), halves))
+                list(pool.map(lambda h: self._read_runs([reads[i] for i in h], flat), halves))
+            for p, _local, dst, src in runs:
+                if p < 0:
+                    flat[dst] = flat[src]
         else:
             self._read_runs(runs, out.reshape(idx.size, -1))
         return out
