@@ -129,9 +129,15 @@ def rotidx_index_map(rotidx: np.ndarray) -> np.ndarray | None:
         If the number of scan points is not a square.
     """
     rot = np.asarray(rotidx, dtype=np.int64)
-    rising = np.flatnonzero(np.diff(rot) > 0)
+    diff = np.diff(rot)
+    rising = np.flatnonzero(diff > 0)
     if rising.size == 0:
         return None
+    # the scan ends at the first drop after it started (rotidx falls back to 0 or 1 and may
+    # count again for a next scan); rsciio's uint32 diff wraps there instead
+    drops = np.flatnonzero(diff[rising[0] :] < 0)
+    if drops.size:
+        rising = rising[rising < rising[0] + drops[0]]
     start = int(rising[0]) + (1 if rot[rising[0]] == 0 else 0)
     stop = int(rising[-1]) + 1
     total = int(rot[stop])
