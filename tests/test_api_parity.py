@@ -25,26 +25,13 @@ N_FRAMES = 26  # enough for every scan argument below
 
 def _rs_signal(data: np.ndarray, units: str = "1/nm") -> dict[str, Any]:
     n, dimy, dimx = data.shape
+    sig = {"scale": 0.1, "offset": 0, "units": units, "navigate": False}
     return {
         "data": data,
         "axes": [
             {"size": n, "name": "time", "scale": 0.25, "offset": 0, "units": "s", "navigate": True},
-            {
-                "size": dimy,
-                "name": "dy",
-                "scale": 0.1,
-                "offset": 0,
-                "units": units,
-                "navigate": False,
-            },
-            {
-                "size": dimx,
-                "name": "dx",
-                "scale": 0.1,
-                "offset": 0,
-                "units": units,
-                "navigate": False,
-            },
+            {"size": dimy, "name": "dy", **sig},
+            {"size": dimx, "name": "dx", **sig},
         ],
         "metadata": {
             "General": {"date": "2023-05-06", "time": "12:34:56", "time_zone": "UTC"},
