@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import struct
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,9 @@ def _looks_like_tvips(path: PathLike) -> bool:
     try:
         if not _TVIPS.search(os.fspath(path)):
             return False
-        first = find_parts(path)[0]
+        with warnings.catch_warnings():  # a gap in the parts is reported when reading
+            warnings.simplefilter("ignore")
+            first = find_parts(path)[0]
         with open(first, "rb") as fh:
             raw = fh.read(8)
         if len(raw) < 8:
@@ -43,8 +46,11 @@ def _looks_like_tvips(path: PathLike) -> bool:
 
 def napari_get_reader(path: PathLike | Sequence[PathLike]) -> Callable[..., list[Any]] | None:
     """Return :func:`read_tvips` if every path is part of a TVIPS recording, else ``None``."""
-    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
-    if not paths or not all(_looks_like_tvips(p) for p in paths):
+    try:
+        paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+        if not paths or not all(_looks_like_tvips(p) for p in paths):
+            return None
+    except Exception:
         return None
     return read_tvips
 
