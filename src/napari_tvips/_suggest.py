@@ -27,6 +27,7 @@ __all__ = [
     "suggest_layout",
     "suggest_row_width",
     "suggest_start",
+    "suggest_winding",
 ]
 
 log = logging.getLogger(__name__)
@@ -230,6 +231,29 @@ def suggest_row_width(
     )
 
 
+def suggest_winding(trace: np.ndarray, layout: ScanLayout, max_shift: int = 8) -> Suggestion | None:
+    """Winding (``"none"`` or ``"x"``) of a known scan from the roughness of its virtual image.
+
+    For ``"x"`` the roughness is taken after the best hysteresis up to ``max_shift``.
+    """
+    if layout.is_stack or len(layout.shape or ()) < 2:
+        return None
+    h, w = (layout.shape or ())[-2:]
+    t = _normalise(np.asarray(trace)[layout.start :])
+    rows = min(t.size // w, h)
+    if rows < 2:
+        return None
+    block = t[: rows * w].reshape(rows, w)
+    plain = row_roughness(block)
+    img = apply_winding(block, "x", 0)
+    snake = _best_hysteresis(img, min(max_shift, w - 1))[1] / max(float(np.var(img)), 1e-300)
+    winding = "x" if snake < plain else "none"
+    return Suggestion(
+        winding=winding,
+        reasons=(f"row roughness {plain:.3g} without winding, {snake:.3g} with winding x",),
+    )
+
+
 def suggest_start(trace: np.ndarray, max_start: int | None = None) -> Suggestion | None:
     """First scan frame from where the trace changes level at the start of the recording.
 
@@ -293,6 +317,8 @@ def suggest_layout(
         start = out.start if out.start is not None else (current.start if current else 0)
         if out.shape is None:
             out = out.merged(suggest_row_width(trace, start))
+        if out.winding is None and out.shape is not None and winding not in ("x", "y"):
+            out = out.merged(suggest_winding(trace, ScanLayout(out.shape, start)))
         wind = out.winding if out.winding not in (None, "none") else winding
         if wind in ("x", "y") and out.shape is not None:
             layout = ScanLayout(out.shape, start, wind, 0)
