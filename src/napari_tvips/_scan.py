@@ -147,8 +147,15 @@ def rotidx_index_map(rotidx: np.ndarray) -> np.ndarray | None:
             f"Scan was not square ({total} scan points from rotidx), please supply a "
             "scan_shape and start_frame."
         )
-    positions = np.zeros(total, dtype=np.int64)
     seg = rot[start : stop + 1]
+    # a crafted or corrupt rotidx (e.g. 0, 4294836225) must not allocate a huge scan of
+    # repeated frames: refuse when more than half of the scan points would have no frame
+    if total > 2 * seg.size:
+        raise ValueError(
+            f"Scan of {total} points from rotidx has only {seg.size} frames; rotidx is not a "
+            "scan index here, please supply a scan_shape and start_frame."
+        )
+    positions = np.zeros(total, dtype=np.int64)
     value_at = 0  # index (in seg) where the current run of equal rotidx starts
     for i in range(seg.size):
         if seg[value_at] != seg[i]:
