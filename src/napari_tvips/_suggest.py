@@ -200,7 +200,7 @@ def suggest_row_width(
     peaks = peaks[peaks >= min_width]
     candidates: set[int] = set()
     for p in peaks[np.argsort(ac[peaks])[::-1][:8]]:
-        for w in (int(p), int(p) // 2, int(p) + 1, int(p) - 1):
+        for w in (int(p), int(p) // 2, (int(p) + 1) // 2):
             if min_width <= w <= max_width:
                 candidates.add(w)
     if not candidates:
@@ -260,18 +260,20 @@ def suggest_start(trace: np.ndarray, max_start: int | None = None) -> Suggestion
     Pre-scan frames (beam parked or blanked) differ from the scan: the split ``s`` maximising
     the difference of the mean of ``trace[:s]`` and of the ``trace[s:s + window]`` that follows,
     in units of the pre-scan noise, is taken when it is clear (more than 5 noise units).
+    At least two similar pre-scan frames are needed (a single one is indistinguishable from scan
+    contrast).
     """
     t = np.asarray(trace, dtype=np.float64)
     n = t.size
     max_start = min(max_start if max_start is not None else n // 4, n - 2)
-    if max_start < 1:
+    if max_start < 2:
         return None
     window = max(16, max_start)
     csum = np.concatenate([[0.0], np.cumsum(t)])
     csq = np.concatenate([[0.0], np.cumsum(t * t)])
     spread = float(np.std(t)) or 1.0
     best_s, best_z = 0, 0.0
-    for s in range(1, max_start + 1):
+    for s in range(2, max_start + 1):  # one frame gives no noise estimate
         pre_mean = csum[s] / s
         pre_var = max(csq[s] / s - pre_mean**2, 0.0)
         hi = min(n, s + window)
