@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -47,11 +48,11 @@ def test_frame_values_match_reference(disk_series, block, threads) -> None:
 
 
 def test_iter_in_order_and_partial_range(disk_series) -> None:
-    series, frames = disk_series
+    series, _ = disk_series
     det = Detector.default(series.frame_shape)
     slices = [sl for sl, _ in iter_frame_values(series, det, start=5, block=8)]
     assert slices[0] == slice(5, 13) and slices[-1].stop == 50
-    assert all(a.stop == b.start for a, b in zip(slices, slices[1:], strict=False))
+    assert all(a.stop == b.start for a, b in pairwise(slices))
 
 
 def test_progress_and_masks(disk_series) -> None:

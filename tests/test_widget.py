@@ -1,0 +1,205 @@
+"""The "TVIPS scan" dock widget on a ViewerModel (no window) and end to end in napari."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import napari_tvips
+from napari_tvips._napari._reader import read_tvips
+from tvips_bytes import write_recording
+
+napari = pytest.importorskip("napari")
+from napari.components import ViewerModel  # noqa: E402
+
+from napari_tvips._napari._widget import ScanWidget  # noqa: E402
+
+N_FRAMES = 3 + 6 * 8 + 2
+
+
+@pytest.fixture
+def rec(tmp_path: Path) -> Path:
+    """53 distinct frames of 9 x 10 with a bright disk; 3 pre-scan frames."""
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 50, (N_FRAMES, 9, 10)).astype(np.uint16)
+    frames[:, 3:6, 4:7] += (np.arange(N_FRAMES, dtype=np.uint16) * 10)[:, None, None]
+    write_recording(tmp_path / "w", frames, frames_per_part=[20, 33], pixelsize=2)
+    return tmp_path / "w_000.tvips"
+
+
+@pytest.fixture
+def widget(qtbot, rec: Path) -> tuple[ViewerModel, ScanWidget]:
+    viewer = ViewerModel()
+    for data, kwargs, _ in read_tvips(rec):
+        viewer.add_image(data, **kwargs)
+    w = ScanWidget(viewer, auto_navigator=False)
+    qtbot.addWidget(w.native)
+    return viewer, w
+
+
+def set_scan(w: ScanWidget, shape, start=0, winding="none", hysteresis=0) -> bool:
+    w._updating = True
+    w.shape_y.value, w.shape_x.value = shape
+    w.start.value, w.winding.value, w.hysteresis.value = start, winding, hysteresis
+    w._updating = False
+    return w.apply_scan()
+
+
+def expected(path: Path, **kwargs) -> np.ndarray:
+    return napari_tvips.file_reader(path, **kwargs)[0]["data"]
+
+
+def test_lists_only_tvips_layers(widget) -> None:
+    viewer, w = widget
+    viewer.add_image(np.zeros((4, 4)), name="other")
+    assert len(w.layer.choices) == 1
+    assert w.layer.value is viewer.layers[0]
+    viewer.layers.remove(viewer.layers[0])
+    assert w.layer.value is None and len(w.layer.choices) == 0
+
+
+@pytest.mark.parametrize(("winding", "hyst"), [("none", 0), ("x", 1), ("y", -1)])
+def test_reslice_in_place_matches_file_reader(widget, rec, winding, hyst) -> None:
+    viewer, w = widget
+    layer = viewer.layers[0]
+    limits = tuple(layer.contrast_limits)
+    assert set_scan(w, (6, 8), 3, winding, hyst)
+    assert viewer.layers[0] is layer and layer.data.shape == (6, 8, 9, 10)
+    assert layer.axis_labels[:2] == ("scan_y", "scan_x")
+    assert tuple(layer.contrast_limits) == limits
+    ref = expected(
+        rec, scan_shape=(6, 8), scan_start_frame=3,
+        winding_scan_axis=None if winding == "none" else winding, hysteresis=hyst,
+    )  # fmt: skip
+    for pos in [(0, 0), (0, 7), (1, 3), (4, 5), (5, 7)]:
+        np.testing.assert_array_equal(np.asarray(layer.data[pos]), ref[pos])
+    assert layer.metadata["tvips"]["layout"].shape == (6, 8)
+
+
+def test_calibration_units_and_3d_4d_3d(widget) -> None:
+    viewer, w = widget
+    layer = viewer.layers[0]
+    w.scan_step.value, w.scan_unit.value = 2.5, "nm"
+    w.pixel_size.value, w.pixel_unit.value = 0.1, "1/nm"
+    assert set_scan(w, (6, 8), 3)
+    assert list(layer.scale) == [2.5, 2.5, 0.1, 0.1]
+    assert [str(u) for u in layer.units[:2]] == ["nanometer"] * 2
+    assert viewer.dims.ndim == 4 and viewer.dims.axis_labels[:2] == ("scan_y", "scan_x")
+    w.stack_button.clicked()  # Stack restores the frame stack
+    assert layer.data.shape == (N_FRAMES, 9, 10) and viewer.dims.ndim == 3
+    assert layer.axis_labels[0] in ("time", "frame")
+    np.testing.assert_array_equal(
+        np.asarray(layer.data[5]), expected(layer.metadata["tvips"]["paths"][0])[5]
+    )
+    w._updating = True
+    w.extra.value = 2
+    w._updating = False
+    assert set_scan(w, (3, 8), 3)
+    assert layer.data.shape == (2, 3, 8, 9, 10) and viewer.dims.ndim == 5
+    w.extra.value = 1
+    assert layer.data.shape == (3, 8, 9, 10) and viewer.dims.ndim == 4
+
+
+def test_invalid_shape_leaves_layer_and_says_why(widget) -> None:
+    viewer, w = widget
+    layer = viewer.layers[0]
+    assert set_scan(w, (6, 8), 3)
+    before = (layer.data, tuple(layer.scale), layer.axis_labels)
+    w.shape_y.value = 7  # 3 + 56 > 53 frames
+    assert "out of bounds" in w.message.value and "53 frames" in w.message.value
+    assert (layer.data, tuple(layer.scale), layer.axis_labels) == before
+    w.shape_y.value = 6
+    assert w.message.value == "" and layer.data.shape[:2] == (6, 8)
+
+
+def test_navigator_worker_and_click(widget, qtbot) -> None:
+    viewer, w = widget
+    set_scan(w, (6, 8), 3, "x", 1)
+    worker = w.compute_navigator()
+    with qtbot.waitSignal(worker.finished, timeout=20000):
+        pass
+    qtbot.waitUntil(lambda: w._values() is not None and w._values().complete, timeout=20000)
+    det = w.detector()
+    series = w.series
+    frames = series.read_frames(np.arange(series.n_frames)).astype(np.int64)
+    yy, xx = np.indices(series.frame_shape)
+    bf = np.hypot(yy - det.centre[0], xx - det.centre[1]) <= det.bf_radius
+    ref = frames[:, bf].sum(1)[viewer.layers[0].metadata["tvips"]["index_map"]]
+    np.testing.assert_allclose(w.navigator_image(), ref, rtol=1e-6)
+    assert w.navigator.image is not None and w.navigator.image.shape == (6, 8)
+    # a new shape re-indexes the cached values; no new pass
+    set_scan(w, (5, 8), 3, "x", 1)
+    assert w.compute_navigator() is None and w.navigator_image().shape == (5, 8)
+    w.on_navigator_click(2, 5)
+    assert viewer.dims.current_step[:2] == (2, 5)
+    assert w.navigator.marker == (2, 5)
+    # the trace view: clicking sets the first scan frame
+    w.on_trace_click(4)
+    assert w.start.value == 4 and w.series is not None
+    assert viewer.layers[0].metadata["tvips"]["layout"].start == 4
+    assert w.trace.marks["start"] == 4 and w.trace.marks["end"] == 4 + 40 - 1
+
+
+def test_suggest_shown_then_accepted(tmp_path: Path, qtbot) -> None:
+    rot = [0] * 3 + list(range(1, 26)) + [0]
+    frames = np.random.default_rng(2).integers(0, 9, (29, 6, 6)).astype(np.uint16)
+    write_recording(tmp_path / "r", frames, headers={"rotidx": rot})
+    viewer = ViewerModel()
+    for data, kwargs, _ in read_tvips(tmp_path / "r_000.tvips"):
+        viewer.add_image(data, **kwargs)
+    w = ScanWidget(viewer, auto_navigator=False)
+    qtbot.addWidget(w.native)
+    sug = w.suggest()
+    assert sug.shape == (5, 5) and sug.start == 3
+    assert "start 3" in w.suggestion.value
+    assert viewer.layers[0].ndim == 3  # never applied silently
+    assert w.accept_suggestion()
+    assert viewer.layers[0].data.shape == (5, 5, 6, 6)
+
+
+def test_refresh_keeps_scan_parameters(tmp_path: Path, qtbot) -> None:
+    frames = np.arange(20 * 16, dtype=np.uint16).reshape(20, 4, 4)
+    write_recording(tmp_path / "g", frames[:12])
+    viewer = ViewerModel()
+    for data, kwargs, _ in read_tvips(tmp_path / "g_000.tvips"):
+        viewer.add_image(data, **kwargs)
+    w = ScanWidget(viewer, auto_navigator=False)
+    qtbot.addWidget(w.native)
+    assert set_scan(w, (3, 4), 0, "x", 0)
+    write_recording(tmp_path / "g", frames)  # the recording grew
+    w._updating = True
+    w.shape_y.value = 5
+    w._updating = False
+    w.refresh_button.clicked()
+    layer = viewer.layers[0]
+    assert layer.data.shape == (5, 4, 4, 4) and w.winding.value == "x"
+    np.testing.assert_array_equal(np.asarray(layer.data[4, 0]), frames[19])
+
+
+@pytest.mark.napari
+def test_end_to_end_demo(make_napari_viewer, tmp_path: Path, qtbot) -> None:
+    demo = pytest.importorskip("napari_tvips._demo")
+    path = demo.write_demo(
+        tmp_path, scan_shape=(16, 20), frame_shape=(64, 64), pre_frames=5, hysteresis=1
+    )
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(path), plugin="napari-tvips")
+    _dock, w = viewer.window.add_plugin_dock_widget("napari-tvips", "TVIPS scan")
+    assert isinstance(w, ScanWidget) and w.layer.value is viewer.layers[0]
+    qtbot.waitUntil(lambda: w._values() is not None and w._values().complete, timeout=30000)
+    qtbot.waitUntil(lambda: w._worker is None, timeout=30000)
+    sug = w.suggest()
+    assert (sug.shape, sug.start, sug.winding, sug.hysteresis) == ((16, 20), 5, "x", 1)
+    assert w.accept_suggestion()
+    layer = viewer.layers[0]
+    ref = napari_tvips.file_reader(
+        path, scan_shape=(16, 20), scan_start_frame=5, winding_scan_axis="x", hysteresis=1
+    )[0]["data"]
+    for pos in [(0, 0), (3, 7), (15, 19)]:
+        np.testing.assert_array_equal(np.asarray(layer.data[pos]), ref[pos])
+    w.on_navigator_click(3, 7)
+    assert viewer.dims.current_step[:2] == (3, 7)
+    shot = viewer.screenshot(canvas_only=True, flash=False)
+    assert shot[..., :3].max() > 0
