@@ -34,6 +34,8 @@ def _looks_like_tvips(path: PathLike) -> bool:
         with warnings.catch_warnings():  # a gap in the parts is reported when reading
             warnings.simplefilter("ignore")
             first = find_parts(path)[0]
+        if not first.is_file():  # never open a FIFO or device: a FIFO would block napari
+            return False
         with open(first, "rb") as fh:
             raw = fh.read(8)
         if len(raw) < 8:

@@ -1,0 +1,362 @@
+"""Hardening: live recordings, recordings larger than memory, and file-content security.
+
+- A recording still being written loads its complete frames; ``Series.refresh`` picks up new
+  frames and parts, and arrays (and layers) built before the refresh keep working.
+- A sparse 40 GiB recording opens lazily with bounded memory and without reading the frame
+  header table.
+- Nothing in a file is used as a path, unpickled or evaluated; part discovery stays in the
+  recording's folder and matches its base name literally.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import re
+import shutil
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+import napari_tvips as nt
+from napari_tvips._lazy import FrameArray, to_dask
+from napari_tvips._napari._layers import layer_data_tuple
+from napari_tvips._napari._reader import napari_get_reader, read_tvips
+from napari_tvips._series import find_parts
+from tvips_bytes import frame_header, main_header, write_recording
+
+SRC = Path(nt.__file__).parent
+
+
+def _record(frames: np.ndarray, i: int, fhb: int = 60) -> bytes:
+    return frame_header(fhb, {"rotidx": i + 1, "timestamp": 1_700_000_000}) + frames[i].tobytes()
+
+
+# -- recordings still being written ---------------------------------------------------------
+@pytest.fixture
+def movie() -> np.ndarray:
+    return np.arange(12 * 3 * 4, dtype=np.uint16).reshape(12, 3, 4)
+
+
+def test_growing_last_part_loads_complete_frames(tmp_path: Path, movie: np.ndarray) -> None:
+    half = _record(movie, 5)[:40]  # the recorder stopped (or is) inside frame 5's header
+    write_recording(tmp_path / "live", movie[:5], frames_per_part=[2, 3], trailing=half)
+    with pytest.warns(UserWarning, match=r"live_001\.tvips: 40 bytes after its last complete"):
+        out = nt.file_reader(tmp_path / "live_000.tvips")[0]
+    np.testing.assert_array_equal(out["data"], movie[:5])
+    with pytest.warns(UserWarning, match="40 bytes"):
+        lazy = nt.file_reader(tmp_path / "live_001.tvips", lazy=True)[0]["data"]
+    np.testing.assert_array_equal(lazy.compute(), movie[:5])
+
+
+def test_refresh_picks_up_frames_and_parts_in_place(tmp_path: Path, movie: np.ndarray) -> None:
+    paths = write_recording(tmp_path / "live", movie[:3])
+    series = nt.open_series(paths[0])
+    before = FrameArray(series, np.arange(3))
+    lazy_before = to_dask(before)
+    layer_before, kwargs, _ = layer_data_tuple(series)
+    assert series.refresh() == 0
+
+    # a frame arrives in two writes: half a record is not a frame yet
+    rec = _record(movie, 3)
+    with open(paths[0], "ab") as fh:
+        fh.write(rec[:70])
+    with pytest.warns(UserWarning, match="70 bytes after its last complete frame"):
+        assert series.refresh() == 0
+    assert series.n_frames == 3
+    with open(paths[0], "ab") as fh:
+        fh.write(rec[70:] + _record(movie, 4))
+    assert series.refresh() == 2
+    np.testing.assert_array_equal(series.read_frames(range(5)), movie[:5])
+
+    # the recorder starts a new part
+    with open(tmp_path / "live_001.tvips", "wb") as fh:
+        fh.write(b"".join(_record(movie, i) for i in range(5, 12)))
+    assert series.refresh() == 7
+    assert series.n_frames == 12 and len(series.parts) == 2
+    np.testing.assert_array_equal(FrameArray(series, np.arange(12))[:], movie)
+
+    # what was built before the refreshes keeps working, over the frames it was built for
+    np.testing.assert_array_equal(before[:], movie[:3])
+    np.testing.assert_array_equal(np.asarray(before), movie[:3])
+    np.testing.assert_array_equal(lazy_before.compute(), movie[:3])
+    np.testing.assert_array_equal(layer_before[2], movie[2])
+    assert kwargs["metadata"]["tvips"]["series"] is series
+    # headers of new frames too (the cached table is rebuilt)
+    assert series.frame_headers()["rotidx"].tolist() == list(range(1, 13))
+
+
+def test_refresh_after_recording_vanished_raises_tvips_error(tmp_path: Path) -> None:
+    movie = np.zeros((2, 2, 2), np.uint8)
+    paths = write_recording(tmp_path / "gone", movie)
+    series = nt.open_series(paths[0])
+    paths[0].unlink()
+    with pytest.raises(nt.TvipsError, match="gone_000"):
+        series.refresh()
+
+
+def test_truncated_after_open_is_a_read_error(tmp_path: Path, movie: np.ndarray) -> None:
+    paths = write_recording(tmp_path / "cut", movie, frames_per_part=[6, 6])
+    data = nt.file_reader(paths[0], lazy=True)[0]["data"]
+    os.truncate(paths[1], 100)
+    np.testing.assert_array_equal(data[:6].compute(), movie[:6])
+    with pytest.raises(nt.TvipsReadError, match=r"cut_001\.tvips: file ended"):
+        data[-1].compute()
+
+
+# -- larger than memory ---------------------------------------------------------------------
+GIB = 1 << 30
+
+
+@pytest.fixture
+def huge(tmp_path: Path) -> Path:
+    """A sparse 40 GiB recording of 512 x 512 uint16 frames with 60-byte frame headers."""
+    record = 60 + 512 * 512 * 2
+    n = (40 * GIB) // record
+    path = tmp_path / "huge_000.tvips"
+    with open(path, "wb") as fh:
+        fh.write(main_header(512, 512, bpp=16, fhb=60))
+        fh.write(frame_header(60, {"timestamp": 1_700_000_000, "rotidx": 1, "mode": 2}))
+        fh.write(np.full((512, 512), 7, np.uint16).tobytes())
+        fh.write(frame_header(60, {"timestamp": 1_700_000_000, "ms": 25, "rotidx": 2}))
+    last = 256 + (n - 1) * record
+    try:
+        os.truncate(path, 256 + n * record)
+        with open(path, "r+b") as fh:
+            fh.seek(last + 60)
+            fh.write(np.full((512, 512), 9, np.uint16).tobytes())
+    except OSError as exc:
+        pytest.skip(f"cannot create a 40 GiB sparse file here: {exc}")
+    info = path.stat()
+    if info.st_blocks * 512 > 64 << 20:
+        path.unlink()
+        pytest.skip("filesystem does not keep sparse files sparse")
+    yield path
+    path.unlink()
+
+
+def _rss() -> int:
+    return psutil.Process().memory_info().rss
+
+
+def test_larger_than_memory_recording_opens_lazily(huge: Path, monkeypatch) -> None:
+    size = huge.stat().st_size
+    assert size > 39 * GIB
+    n = (size - 256) // (60 + 512 * 512 * 2)
+
+    def no_table(*args, **kwargs):
+        raise AssertionError("a lazy open must not read the frame header table")
+
+    monkeypatch.setattr(nt.Series, "_read_part_headers", no_table)
+    rss0 = _rss()
+    series = nt.open_series(huge)
+    assert series.n_frames == n and series.nbytes > 39 * GIB
+    out = nt.file_reader(huge, lazy=True)[0]
+    data = out["data"]
+    assert data.shape == (n, 512, 512)
+    assert out["axes"][0]["scale"] == pytest.approx(0.025, abs=1e-6)
+    assert int(data[0, 0, 0].compute()) == 7
+    assert int(data[n // 2].max().compute()) == 0  # a hole reads as zeros
+    assert int(data[-1, -1, -1].compute()) == 9
+    np.testing.assert_array_equal(series.read_frames([n - 1, 0])[:, 5, 5], [9, 7])
+    layers = read_tvips(str(huge))  # the napari reader: contrast limits from a few frames
+    assert layers[0][0].shape == (n, 512, 512)
+    grown = _rss() - rss0
+    assert grown < 100 << 20, f"RSS grew by {grown / 2**20:.0f} MiB"
+
+
+def test_frame_header_table_of_a_huge_recording_is_bounded(huge: Path) -> None:
+    """The table (n x 60 bytes) is read with a strided copy of a memory map; note its cost."""
+    series = nt.open_series(huge)
+    rss0 = _rss()
+    t0 = time.perf_counter()
+    table = series.frame_headers()
+    seconds = time.perf_counter() - t0
+    assert table["rotidx"][:2].tolist() == [1, 2] and table["rotidx"].size == series.n_frames
+    table_bytes = sum(v.nbytes for v in table.values())
+    grown = _rss() - rss0
+    print(
+        f"frame table: {series.n_frames} frames, {table_bytes} B, {seconds:.2f} s, +{grown} B RSS"
+    )
+    assert grown < table_bytes * 3 + (100 << 20)
+
+
+# -- security: file content is data, never code or paths -------------------------------------
+def test_no_pickle_eval_or_exec_in_the_package() -> None:
+    banned = re.compile(
+        r"\bpickle\.loads?\(|\beval\(|\bexec\(|allow_pickle\s*=\s*True|\bmarshal\.|"
+        r"\bshelve\.|\byaml\.load\(|\bos\.system\(|\bsubprocess\.|__import__\("
+    )
+    hits = [
+        f"{path.relative_to(SRC)}:{i}: {line.strip()}"
+        for path in SRC.rglob("*.py")
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if banned.search(line)
+    ]
+    assert not hits, hits
+
+
+class OpenLog:
+    """Records every path opened through ``open``, ``os.open`` and ``os.listdir``."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.opened: list[str] = []
+        self.listed: list[str] = []
+        real_open, real_os_open, real_listdir = builtins.open, os.open, os.listdir
+
+        def fake_open(file, *args, **kwargs):
+            if isinstance(file, (str, bytes, os.PathLike)):
+                self.opened.append(os.path.realpath(os.fsdecode(file)))
+            return real_open(file, *args, **kwargs)
+
+        def fake_os_open(path, *args, **kwargs):
+            self.opened.append(os.path.realpath(os.fsdecode(path)))
+            return real_os_open(path, *args, **kwargs)
+
+        def fake_listdir(path="."):
+            self.listed.append(os.path.realpath(os.fsdecode(path)))
+            return real_listdir(path)
+
+        monkeypatch.setattr(builtins, "open", fake_open)
+        monkeypatch.setattr(os, "open", fake_os_open)
+        monkeypatch.setattr(os, "listdir", fake_listdir)
+
+
+def test_paths_inside_headers_are_never_opened(tmp_path: Path, monkeypatch) -> None:
+    rec, bait = tmp_path / "rec", tmp_path / "bait"
+    rec.mkdir()
+    bait.mkdir()
+    for name in ("secret_000.tvips", "secret.txt"):
+        shutil.copyfile(__file__, bait / name)
+    evil = [str(bait / "secret_000.tvips"), "../bait/secret_000.tvips", "/etc/passwd"]
+    dummy = b"\0".join(p.encode() for p in evil)[:204]
+    fhb = 256
+    frames = np.arange(4 * 2 * 3, dtype=np.uint8).reshape(4, 2, 3)
+    paths = write_recording(rec / "x", frames, fhb=fhb, frames_per_part=[2, 2], dummy=dummy)
+    # also put the paths into the unknown tail of every frame header
+    for path in paths:
+        raw = bytearray(path.read_bytes())
+        off = 256 if path.name.endswith("_000.tvips") else 0
+        for j in range(2):
+            start = off + j * (fhb + 6) + 110
+            raw[start : start + 140] = b"\0".join(p.encode() for p in evil)[:140].ljust(140, b"\0")
+        path.write_bytes(bytes(raw))
+
+    log = OpenLog(monkeypatch)
+    out = nt.file_reader(paths[1])[0]
+    np.testing.assert_array_equal(out["data"], frames)
+    assert out["original_metadata"]["tvips_header"]["dummy"] == dummy.rstrip(b"\0")
+    nt.file_reader(paths[0], lazy=True)[0]["data"].compute()
+    assert nt.file_reader(paths[0], scan_shape="auto")[0]["data"].shape == (2, 2, 2, 3)
+    reader = napari_get_reader(str(paths[0]))
+    layers = reader(str(paths[0]))
+    layers[0][0][:]
+    allowed = {os.path.realpath(p) for p in paths}
+    assert log.opened and set(log.opened) <= allowed, set(log.opened) - allowed
+    assert set(log.listed) <= {os.path.realpath(rec)}
+    # and the dummy text is returned as data, byte for byte
+    assert str(bait) not in "".join(log.opened)
+
+
+@pytest.mark.parametrize("base", ["a.b[1]", "a*", "(x|y)+", "a%s{0}", "rec..", "a_000"])
+def test_discovery_matches_the_base_name_literally(tmp_path: Path, base: str) -> None:
+    folder = tmp_path / "data"
+    other = tmp_path / "other"
+    folder.mkdir()
+    other.mkdir()
+    frames = np.arange(3 * 2 * 2, dtype=np.uint8).reshape(3, 2, 2)
+    paths = write_recording(folder / base, frames, frames_per_part=[1, 2])
+    decoys = [
+        folder / f"{base}_000.tvips.bak",
+        folder / f"{base}_002.tvips.bak",
+        folder / f"x{base}_002.tvips",
+        folder / f"{base}x_002.tvips",
+        folder / f"{base}_02.tvips",
+        folder / f"{base}_002.tvipsx",
+        folder / f"{base[:-1]}Z_002.tvips" if len(base) > 1 else folder / "Z_002.tvips",
+        other / f"{base}_002.tvips",
+        folder / f".{base}_002.tvips",
+    ]
+    for decoy in decoys:
+        decoy.write_bytes(paths[1].read_bytes())
+    expected = [str(p) for p in paths]
+    for given in (paths[0], paths[1], folder / base, other / ".." / "data" / paths[1].name):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "missing part" warnings from decoys
+            series = nt.open_series(given)
+        assert [os.path.realpath(p) for p in series.paths] == expected, given
+        assert series.n_frames == 3
+    assert [os.path.realpath(p) for p in find_parts(folder / base)] == expected
+
+
+def test_symlinked_part_is_read_but_special_files_are_refused(tmp_path: Path) -> None:
+    """Documented behaviour: a part that is a symlink is followed (the folder's owner made it);
+    anything that is not a regular file (directory, FIFO, device) is refused, never read."""
+    frames = np.arange(3 * 2 * 2, dtype=np.uint8).reshape(3, 2, 2)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    paths = write_recording(outside / "r", frames, frames_per_part=[1, 2])
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    shutil.copyfile(paths[0], rec / "r_000.tvips")
+    (rec / "r_001.tvips").symlink_to(paths[1])
+    np.testing.assert_array_equal(nt.file_reader(rec / "r_000.tvips")[0]["data"], frames)
+
+    (rec / "r_001.tvips").unlink()
+    (rec / "r_001.tvips").symlink_to("/dev/zero")
+    with pytest.raises(nt.TvipsFormatError, match=r"r_001\.tvips: is not a regular file"):
+        nt.file_reader(rec / "r_000.tvips")
+    (rec / "r_001.tvips").unlink()
+    (rec / "r_001.tvips").symlink_to(outside)
+    with pytest.raises(nt.TvipsFormatError, match="is not a regular file"):
+        nt.file_reader(rec / "r_000.tvips")
+
+
+def _returns_within(fn, seconds: float) -> tuple[bool, object]:
+    result: list[object] = []
+
+    def run() -> None:
+        try:
+            result.append(fn())
+        except Exception as exc:
+            result.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return (not thread.is_alive()), (result[0] if result else None)
+
+
+def test_fifo_named_tvips_never_blocks(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe_000.tvips"
+    os.mkfifo(fifo)
+    try:
+        done, result = _returns_within(lambda: napari_get_reader(str(fifo)), 5)
+        assert done, "napari_get_reader blocked opening a FIFO"
+        assert result is None
+        done, result = _returns_within(lambda: nt.file_reader(fifo), 5)
+        assert done, "file_reader blocked opening a FIFO"
+        assert isinstance(result, nt.TvipsFormatError) and "pipe_000.tvips" in str(result)
+    finally:
+        # unblock a reader stuck in open(): open the write end without blocking
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def test_huge_part_numbers_and_many_parts(tmp_path: Path) -> None:
+    frames = np.arange(2 * 2 * 2, dtype=np.uint8).reshape(2, 2, 2)
+    write_recording(tmp_path / "r", frames)
+    (tmp_path / ("r_" + "9" * 40 + ".tvips")).write_bytes(b"x")
+    for i in range(1, 300):
+        (tmp_path / f"r_{i:03d}.tvips").write_bytes(b"")
+    with pytest.warns(UserWarning, match="part _300 is missing"):
+        series = nt.open_series(tmp_path / ("r_" + "9" * 40 + ".tvips"))
+    assert len(series.parts) == 300 and series.n_frames == 2
