@@ -4,8 +4,8 @@
 ``x_000.TVIPS``) and describes the whole set. It holds no open files: every read opens the part
 it needs, so a ``Series`` pickles to a few hundred bytes (paths, sizes, offsets) and works on
 ``dask.distributed`` workers. Frames are read with ``os.preadv`` straight into the caller's
-buffer, one system call per run of consecutive frames; frame headers are read with strided
-reads that never touch pixel pages.
+buffer, one system call per run of consecutive frames; frame headers are read with one small
+``pread`` per frame that never touches pixel pages.
 
 This module knows where records are; what the bytes mean is :mod:`napari_tvips._format`'s job.
 """
@@ -13,7 +13,6 @@ This module knows where records are; what the bytes mean is :mod:`napari_tvips._
 from __future__ import annotations
 
 import logging
-import mmap
 import os
 import re
 import stat
@@ -261,7 +260,7 @@ class Series:
     def frame_headers(self) -> dict[str, np.ndarray]:
         """Every known field of every frame header, as 1-D arrays of length :attr:`n_frames`.
 
-        Read with strided access to the header bytes only; cached after the first call.
+        Read with one small read per frame (header bytes only); cached after the first call.
         """
         if self._frame_table is None:
             dt = frame_header_dtype(self.header.frame_header_bytes)
@@ -291,20 +290,24 @@ class Series:
         return {name: out[name] for name in dt.names or ()}
 
     def _read_part_headers(self, part: Part, dt: np.dtype) -> np.ndarray:
+        # one small pread per frame: a strided view on a memory map would fault in (and count
+        # in RSS) the pixel pages around every header, about half the file for 256 x 256 frames
         record = self.header.record_bytes
-        length = part.data_offset + part.n_frames * record
+        size = dt.itemsize
         try:
-            with open(part.path, "rb") as fh, mmap.mmap(
-                fh.fileno(), length, access=mmap.ACCESS_READ
-            ) as mm:
-                view = np.ndarray(
-                    (part.n_frames,), dtype=dt, buffer=mm, offset=part.data_offset, strides=(record,)
-                )
-                out = view.copy()
-                del view
-                return out
-        except (OSError, ValueError) as exc:
+            fd = os.open(part.path, os.O_RDONLY)
+        except OSError as exc:
             raise TvipsReadError(f"{part.path}: cannot read frame headers ({exc})") from exc
+        try:
+            offsets = range(part.data_offset, part.data_offset + part.n_frames * record, record)
+            raw = b"".join(os.pread(fd, size, off) for off in offsets)
+        except OSError as exc:
+            raise TvipsReadError(f"{part.path}: cannot read frame headers ({exc})") from exc
+        finally:
+            os.close(fd)
+        if len(raw) != part.n_frames * size:
+            raise TvipsReadError(f"{part.path}: file ended inside a frame header (truncated?)")
+        return np.frombuffer(raw, dtype=dt).copy()
 
     # -- frames ----------------------------------------------------------------------------
     def locate(self, frame: int) -> tuple[Part, int]:
@@ -312,7 +315,8 @@ class Series:
         p = int(np.searchsorted(self._starts, frame, side="right")) - 1
         part = self.parts[p]
         local = frame - int(self._starts[p])
-        offset = part.data_offset + local * self.header.record_bytes + self.header.frame_header_bytes
+        offset = part.data_offset + local * self.header.record_bytes
+        offset += self.header.frame_header_bytes
         return part, offset
 
     def read_frames(
@@ -390,13 +394,15 @@ class Series:
             runs.append((-1, 0, dup_dst, dup_src))
         return runs
 
-    def _read_runs(self, runs: list[tuple[int, int, np.ndarray, np.ndarray]], flat: np.ndarray) -> None:
+    def _read_runs(
+        self, runs: list[tuple[int, int, np.ndarray, np.ndarray]], flat: np.ndarray
+    ) -> None:
         fhb = self.header.frame_header_bytes
         record = self.header.record_bytes
         scratch = bytearray(fhb)
         fds: dict[int, int] = {}
         try:
-            for p, local, slots, src in runs:
+            for p, local, slots, _src in runs:
                 if p < 0:  # copies of frames that were requested more than once
                     continue
                 part = self.parts[p]
