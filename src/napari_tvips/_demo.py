@@ -8,8 +8,9 @@ hole, thickness fringes in the Bragg intensities); wrong parameters visibly comb
 
 Frames are rendered with NumPy only (one matrix product per grain and beam shift) and carry
 Poisson noise; the default recording (2311 frames of 128 x 128) takes about a second.
-This module imports no Qt or napari and holds no format knowledge beyond the dtypes of
-:mod:`napari_tvips._format`.
+The files are written by :func:`napari_tvips.file_writer` (frame headers passed through
+``original_metadata["frame_headers"]``). This module imports no Qt or napari and holds no format
+knowledge.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._format import MAIN_HEADER_BYTES, MAIN_HEADER_DTYPE, frame_header_dtype
+from ._format import MAIN_HEADER_BYTES
 from ._scan import ScanLayout
 
 __all__ = ["DEMO_PARAMETERS", "DemoTruth", "demo_frames", "demo_truth", "write_demo"]
@@ -37,7 +38,7 @@ DEMO_PARAMETERS: dict[str, Any] = {
     "hysteresis": 2,
 }
 
-#: Frame header bytes written (RosettaSciIO's size; holds ``rotidx``).
+#: Frame header bytes the writer uses (RosettaSciIO's size; holds ``rotidx``).
 _FRAME_HEADER_BYTES = 60
 #: First frame's time stamp (seconds since the epoch, UTC) and the frame period in ms.
 _T0 = 1_700_000_000
@@ -286,47 +287,24 @@ def demo_frames(
     return frames, headers, truth
 
 
-def _main_header(frame_shape: tuple[int, int], bits: int) -> bytes:
-    head = np.zeros((), dtype=MAIN_HEADER_DTYPE)
-    values = {
-        "size": MAIN_HEADER_BYTES, "version": 2, "dimx": frame_shape[1], "dimy": frame_shape[0],
-        "bitsperpixel": bits, "binx": 1, "biny": 1, "pixelsize": 1, "ht": 200, "magtotal": 80,
-        "frameheaderbytes": _FRAME_HEADER_BYTES, "dummy": b"napari-tvips demo",
-    }  # fmt: skip
-    for name, value in values.items():
-        head[name] = value
-    return head.tobytes()
-
-
-def _write_parts(
-    folder: Path,
-    name: str,
-    frames: np.ndarray,
-    headers: Mapping[str, np.ndarray],
-    frames_per_part: int,
-) -> list[Path]:
-    """Write ``name_000.tvips, name_001.tvips, ...`` (records = frame header + pixels)."""
-    hdt = frame_header_dtype(_FRAME_HEADER_BYTES)
-    rec = np.dtype([("h", hdt), ("px", frames.dtype.newbyteorder("<"), frames.shape[1:])])
-    records = np.zeros(frames.shape[0], dtype=rec)
-    for field, values in headers.items():
-        records["h"][field] = values
-    records["px"] = frames
-    paths = []
-    bounds = range(0, frames.shape[0], max(int(frames_per_part), 1))
-    for part, lo in enumerate(bounds):
-        path = folder / f"{name}_{part:03d}.tvips"
-        tmp = path.with_name(path.name + ".part")
-        with open(tmp, "wb") as fh:
-            if part == 0:
-                fh.write(_main_header(frames.shape[1:], frames.dtype.itemsize * 8))
-            records[lo : lo + frames_per_part].tofile(fh)
-        os.replace(tmp, path)
-        paths.append(path)
-    for stale in folder.glob(f"{name}_[0-9][0-9][0-9].tvips"):
-        if stale not in paths:
-            stale.unlink()
-    return paths
+def _signal(frames: np.ndarray, headers: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """The RosettaSciIO signal dict of the demo (frame headers kept as written)."""
+    n, dimy, dimx = frames.shape
+    axes = [
+        {"name": "time", "size": n, "scale": _FRAME_MS / 1000, "offset": 0.0, "units": "s",
+         "navigate": True},
+        {"name": "dy", "size": dimy, "scale": 1.0, "offset": 0.0, "units": "1/nm",
+         "navigate": False},
+        {"name": "dx", "size": dimx, "scale": 1.0, "offset": 0.0, "units": "1/nm",
+         "navigate": False},
+    ]  # fmt: skip
+    tvips_header = {"ht": 200, "magtotal": 80, "pixelsize": 1, "dummy": b"napari-tvips demo"}
+    return {
+        "data": frames,
+        "axes": axes,
+        "metadata": {"Acquisition_instrument": {"TEM": {"beam_energy": 200}}},
+        "original_metadata": {"tvips_header": tvips_header, "frame_headers": dict(headers)},
+    }
 
 
 def write_demo(
@@ -373,5 +351,14 @@ def write_demo(
     frames, headers, _truth = demo_frames(
         scan_shape, frame_shape, pre_frames, hysteresis, seed, post_frames
     )
-    paths = _write_parts(Path(folder), name, frames, headers, frames_per_part)
-    return paths[0]
+    from ._writer import file_writer
+
+    record = _FRAME_HEADER_BYTES + frames[0].nbytes
+    paths = file_writer(
+        Path(folder) / name,
+        _signal(frames, headers),
+        max_file_size=MAIN_HEADER_BYTES + max(int(frames_per_part), 1) * record,
+        mode=2,
+        show_progressbar=False,
+    )
+    return Path(paths[0])
