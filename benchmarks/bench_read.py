@@ -179,7 +179,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """One measurement; ``spec`` holds op, reader, layout, paths, n, side."""
     op, reader, layout = spec["op"], spec["reader"], spec["layout"]
     paths, n, side = spec["paths"], spec["n"], spec["side"]
-    scan = int(round(n**0.5))
+    scan = round(n**0.5)
     if op.startswith("raw"):
         base = _rss()
         res = _raw(paths, n, side, do_sum=op == "raw_sum")
@@ -193,7 +193,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         read = nt.file_reader
     else:
         from rsciio.tvips import file_reader as read
-    import dask.array  # noqa: F401  (imports count in the baseline)
+    import dask.array  # imports count in the baseline
 
     kwargs: dict[str, Any] = {}
     if layout == "winding":
@@ -327,11 +327,12 @@ def report(label: str, paths: list[Path], n: int, side: int, data_bytes: int) ->
                      f"{ratio(theirs.get('mem'), data_bytes)}"))  # fmt: skip
     for layout in ("stack", "winding"):
         ours, theirs = go("open", "ours", layout), go("open", "rsciio", layout)
+        mem_ratio = ratio(ours.get("open_mem"), theirs.get("open_mem"))
         rows.append((f"lazy open {layout}: ours | rsciio",
                      f"{_fmt_t(ours.get('open'))} | {_fmt_t(theirs.get('open'))}",
                      f"time ours/rsciio {ratio(ours.get('open'), theirs.get('open'))}",
                      f"RSS {_fmt_m(ours.get('open_mem'))} | {_fmt_m(theirs.get('open_mem'))}"
-                     f" (ours/rsciio {ratio(ours.get('open_mem'), theirs.get('open_mem'))})"))  # fmt: skip
+                     f" (ours/rsciio {mem_ratio})"))  # fmt: skip
     for layout in ("stack", "winding"):
         ours, theirs = go("frame", "ours", layout), go("frame", "rsciio", layout)
         rows.append((f"one frame {layout}: ours | rsciio (median of {N_FRAME_SAMPLES})",
