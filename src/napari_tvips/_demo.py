@@ -298,11 +298,16 @@ def _signal(frames: np.ndarray, headers: Mapping[str, np.ndarray]) -> dict[str, 
         {"name": "dx", "size": dimx, "scale": 1.0, "offset": 0.0, "units": "1/nm",
          "navigate": False},
     ]  # fmt: skip
-    tvips_header = {"ht": 200, "magtotal": 80, "pixelsize": 1, "dummy": b"napari-tvips demo"}
+    tvips_header = {
+        "dimx": dimx, "dimy": dimy, "bitsperpixel": frames.dtype.itemsize * 8, "binx": 1,
+        "biny": 1, "ht": 200, "magtotal": 80, "dummy": b"napari-tvips demo", "size": 256,
+        "version": 2, "offsetx": 0, "offsety": 0, "pixelsize": 1,
+        "frameheaderbytes": _FRAME_HEADER_BYTES,
+    }  # fmt: skip
     return {
         "data": frames,
         "axes": axes,
-        "metadata": {"Acquisition_instrument": {"TEM": {"beam_energy": 200}}},
+        "metadata": {"Acquisition_instrument": {"TEM": {"beam_energy": 200, "camera_length": 80}}},
         "original_metadata": {"tvips_header": tvips_header, "frame_headers": dict(headers)},
     }
 
