@@ -250,3 +250,41 @@ def checked_record_count(record_bytes: int, available: int) -> tuple[int, int]:
 def scale_fits_header(value: float) -> bool:
     """Whether ``value`` can be stored in an unsigned 32-bit header field after rounding."""
     return math.isfinite(value) and 0 <= round(value) < 2**32
+
+
+# -- writing (used by napari_tvips._writer) ------------------------------------------------------
+
+#: Filler of the main header's unused bytes, as RosettaSciIO's writer emits (byte-identical files).
+WRITER_DUMMY = (b"HYPERSPY " * 22 + b"HYPERS")[:204]
+
+
+def frame_fields_end(names: object) -> int:
+    """Bytes a frame header needs to hold the known fields ``names`` (0 when none is known)."""
+    wanted = set(names)  # type: ignore[call-overload]
+    return max(
+        (off + np.dtype(fmt).itemsize for name, off, fmt in FRAME_FIELDS if name in wanted),
+        default=0,
+    )
+
+
+def main_header_bytes(values: dict[str, object]) -> bytes:
+    """The 256 bytes of a main header from field values (missing fields are 0).
+
+    Parameters
+    ----------
+    values : dict
+        Field name -> value for the names of :data:`MAIN_HEADER_DTYPE`; integers must fit
+        an unsigned 32-bit field; ``dummy`` is bytes (cut or zero-padded to 204).
+
+    Returns
+    -------
+    bytes
+        Exactly :data:`MAIN_HEADER_BYTES` bytes.
+    """
+    rec = np.zeros((), dtype=MAIN_HEADER_DTYPE)
+    for name in MAIN_HEADER_DTYPE.names or ():
+        if name in values:
+            value = values[name]
+            rec[name] = bytes(value)[:204] if name == "dummy" else int(value)  # type: ignore[call-overload,arg-type]
+    rec["size"] = MAIN_HEADER_BYTES
+    return rec.tobytes()
