@@ -459,13 +459,20 @@ def test_exception_mid_write_keeps_previous_set(old_set, monkeypatch, exc, after
 
 
 @pytest.mark.parametrize("exc", [OSError(5, "Input/output error"), KeyboardInterrupt()], ids=repr)
-@pytest.mark.parametrize("after", [0, 1, 3])
-def test_failure_while_renaming_restores_previous_set(old_set, monkeypatch, exc, after) -> None:
+@pytest.mark.parametrize(
+    ("per_part", "after"),
+    [(3, 0), (3, 1), (3, 2), (1, 4)],  # 3 new parts over 3 old ones; 6 new parts, fail at 5th
+)
+def test_failure_while_renaming_restores_previous_set(
+    old_set, monkeypatch, exc, per_part, after
+) -> None:
     """Some new parts already renamed over old ones when the failure hits: all are put back."""
     folder, old, before = old_set
-    monkeypatch.setattr(os, "replace", _fail_after(os.replace, exc, after))
+    replace = _fail_after(os.replace, exc, after)
+    monkeypatch.setattr(os, "replace", replace)
     with pytest.raises(type(exc)):
-        _save(folder, _new_signal())
+        _save(folder, _new_signal(), max_file_size=256 + per_part * RECORD)
+    assert replace.calls["n"] == after + 1
     _assert_untouched(folder, before, old)
 
 
