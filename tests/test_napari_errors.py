@@ -182,3 +182,39 @@ def test_file_truncated_after_opening_does_not_kill_the_viewer(
     np.testing.assert_array_equal(np.asarray(viewer.layers["shrink"]._slice.image.raw), frames[2])
     viewer.add_image(np.ones((3, 3)), name="after")
     assert len(viewer.layers) == 2
+
+
+def test_failed_save_reports_and_keeps_old_file_and_layer(
+    make_napari_viewer, qtbot, tmp_path: Path, good, monkeypatch
+) -> None:
+    """File > Save Selected Layers onto a full disk: napari gets our OSError, nothing is lost."""
+    import os
+
+    path, frames = good
+    target = tmp_path / "saved"
+    target.mkdir()
+    old = write_recording(target / "out", frames[:2])[0]
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(path), plugin="napari-tvips")
+    layer = viewer.layers["good"]
+    viewer.layers.selection = {layer}
+
+    real = os.pwritev
+
+    def full(*args, **kwargs):
+        raise OSError(28, os.strerror(28))
+
+    monkeypatch.setattr(os, "pwritev", full)
+    with pytest.raises(Exception) as info:  # napari may wrap the writer's error
+        viewer.layers.save(str(target / "out.tvips"), selected=True, plugin="napari-tvips")
+    assert "No space left on device" in _chain(info.value), _chain(info.value)
+    monkeypatch.setattr(os, "pwritev", real)
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    np.testing.assert_array_equal(np.asarray(layer.data[:]), frames)
+
+    saved = viewer.layers.save(str(target / "out.tvips"), selected=True, plugin="napari-tvips")
+    assert saved == [str(old)]
+    from napari_tvips import file_reader
+
+    np.testing.assert_array_equal(file_reader(old)[0]["data"], frames)
