@@ -333,26 +333,49 @@ def _time_step_ms(axes: Sequence[Mapping[str, Any]]) -> float:
     return 1.0 if ms is None else ms
 
 
-def _kept_frame_headers(om: Mapping[str, Any] | None, n: int) -> dict[str, np.ndarray]:
-    """Per-frame header columns of ``original_metadata["frame_headers"]`` if one per frame."""
+def _kept_frame_headers(
+    om: Mapping[str, Any] | None, n: int
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Per-frame header columns to keep, and the values of the frame the metadata describes.
+
+    ``original_metadata["frame_headers"]`` holds one value per frame of the recording that was
+    read. Without ``original_metadata["frame_index"]`` it is kept when it has one value per
+    frame written; with it (the napari writer passes the layer's index map) the values of those
+    frames are kept. The reference values are the recording's frame 0, which the reader turned
+    into ``metadata``: a metadata value that differs from them was edited and wins.
+    """
     table = _get(om, "frame_headers")
     if not isinstance(table, Mapping):
-        return {}
+        return {}, {}
+    index = _get(om, "frame_index")
+    picks = None if index is None else np.asarray(index, dtype=np.int64).reshape(-1)
     kept: dict[str, np.ndarray] = {}
+    reference: dict[str, Any] = {}
     for name in _FRAME_NAMES:
-        if name in table:
-            col = np.asarray(table[name])
-            if col.shape != (n,):
-                logger.info(
-                    "original frame headers hold %s values for %d frames; not kept", col.shape, n
-                )
-                return {}
-            kept[name] = col
-    return kept
+        if name not in table:
+            continue
+        col = np.asarray(table[name])
+        if picks is not None and col.ndim == 1 and picks.size == n:
+            if n and (picks.min() < 0 or picks.max() >= col.size):
+                logger.info("frame_index refers to frames beyond the frame headers; not kept")
+                return {}, {}
+            kept[name], reference[name] = col[picks], (col[0] if col.size else None)
+        elif col.shape == (n,):
+            kept[name], reference[name] = col, (col[0] if n else None)
+        else:
+            logger.info(
+                "original frame headers hold %s values for %d frames; not kept", col.shape, n
+            )
+            return {}, {}
+    return kept, reference
 
 
 def _frame_columns(
-    signal: Mapping[str, Any], n: int, mode: int, kept: dict[str, np.ndarray], explicit: bool
+    signal: Mapping[str, Any],
+    mode: int,
+    kept: dict[str, np.ndarray],
+    reference: dict[str, Any],
+    explicit: bool,
 ) -> dict[str, Any]:
     metadata = signal.get("metadata") or {}
     axes = signal.get("axes") or []
@@ -377,14 +400,14 @@ def _frame_columns(
             columns.setdefault(name, 0.0)
             continue
         value = float(value)
-        if name in kept and kept[name].size and np.float32(value) == np.float32(kept[name][0]):
+        if name in kept and np.float32(value) == np.float32(reference.get(name)):
             continue  # unchanged since read: keep the per-frame values
         columns[name] = value
     start = _start_seconds(metadata)
     if "timestamp" in kept:
         stamps = kept["timestamp"].astype(np.int64)
-        if _get(metadata, "General.date") is not None and stamps.size:
-            delta = math.floor(start) - int(stamps[0])
+        if _get(metadata, "General.date") is not None and reference.get("timestamp") is not None:
+            delta = math.floor(start) - int(reference["timestamp"])
             if delta:
                 logger.info("metadata start time moved by %d s; frame timestamps shifted", delta)
                 columns["timestamp"] = stamps + delta
@@ -492,7 +515,7 @@ def _plan(
     orig = _consistent_header(_get(om, "tvips_header"), frame_shape, dtype)
     guessed = _unit_kind(axes[-2].get("units")) if axes else None
     frame_mode = mode if mode is not None else (guessed or 2)
-    kept = _kept_frame_headers(om, n)
+    kept, reference = _kept_frame_headers(om, n)
     if version == 1:
         if extra:
             warnings.warn(
@@ -505,7 +528,7 @@ def _plan(
         fhb = max(RSCIIO_FRAME_HEADER_BYTES + extra, frame_fields_end(kept))
         if orig is not None and int(orig.get("version", 2)) == 2:
             fhb = max(fhb, int(orig["frameheaderbytes"]))
-    columns = _frame_columns(signal, n, frame_mode, kept, mode is not None)
+    columns = _frame_columns(signal, frame_mode, kept, reference, mode is not None)
     field_fhb = fhb
     if version == 1 and orig is not None and int(orig.get("version", 0)) == 1:
         field_fhb = int(orig["frameheaderbytes"])  # unused by readers; kept as read

@@ -30,24 +30,17 @@ def _units(value: Any) -> str:
     return "" if text in ("pixel", "pixels", "px") else text
 
 
-def _picked_frame_headers(tvips: Mapping[str, Any], nav_shape: tuple[int, ...]) -> dict | None:
-    """Per-frame headers in the layer's navigation order, or ``None`` if they do not fit."""
+def _frame_headers(tvips: Mapping[str, Any], nav_shape: tuple[int, ...]) -> dict[str, Any]:
+    """``frame_headers`` of the recording and ``frame_index`` (layer order), if they still fit."""
     table = tvips.get("frame_headers")
     index_map = tvips.get("index_map")
     if not isinstance(table, Mapping) or index_map is None:
-        return None
+        return {}
     index_map = np.asarray(index_map)
     if index_map.shape != nav_shape and not (nav_shape == () and index_map.size == 1):
         logger.info("layer shape changed since it was read; frame headers not kept")
-        return None
-    picks = index_map.reshape(-1).astype(np.int64)
-    out = {}
-    for name in table:
-        column = np.asarray(table[name])
-        if column.ndim != 1 or (picks.size and picks.max() >= column.size):
-            return None
-        out[name] = column[picks]
-    return out
+        return {}
+    return {"frame_headers": table, "frame_index": index_map.reshape(-1)}
 
 
 def layer_signal(data: Any, attributes: Mapping[str, Any]) -> dict[str, Any]:
@@ -102,9 +95,7 @@ def layer_signal(data: Any, attributes: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(header, Mapping):
         original["tvips_header"] = dict(header)
     if isinstance(tvips, Mapping) and ndim >= 2:
-        picked = _picked_frame_headers(tvips, tuple(data.shape[:-2]))
-        if picked:
-            original["frame_headers"] = picked
+        original.update(_frame_headers(tvips, tuple(data.shape[:-2])))
     metadata = tvips.get("metadata") if isinstance(tvips, Mapping) else None
     return {
         "data": data,
