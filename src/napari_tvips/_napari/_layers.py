@@ -113,7 +113,7 @@ def layer_kwargs(
     else:
         n = imap.ndim
         extra = [f"nav_{i}" for i in range(max(n - 2, 0))]
-        nav_labels = (extra + ["scan_y", "scan_x"])[-n:]
+        nav_labels = [*extra, "scan_y", "scan_x"][-n:]
         step = float(scan_step) if scan_step else 1.0
         nav_scale = [1.0] * max(n - 2, 0) + [step] * min(n, 2)
         nav_units = ["pixel"] * max(n - 2, 0) + [scan_unit if scan_step else "pixel"] * min(n, 2)
