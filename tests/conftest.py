@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from tvips_bytes import write_recording  # noqa: E402
+from tvips_bytes import write_recording
 
 
 @pytest.fixture(autouse=True, scope="session")

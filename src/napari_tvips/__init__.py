@@ -11,7 +11,6 @@ from ._errors import TvipsError, TvipsFormatError, TvipsReadError
 from ._lazy import FrameArray
 from ._scan import ScanLayout
 from ._series import Series, open_series
-
 from ._version import __version__
 
 __all__ = [

@@ -83,7 +83,9 @@ class FrameArray:
         """Read everything into one new array (allocated once, filled in place)."""
         out = np.empty(self.shape, dtype=self.dtype)
         self.series.read_frames(
-            self.index_map.reshape(-1), out=out.reshape(-1, *self.series.frame_shape), threads=threads
+            self.index_map.reshape(-1),
+            out=out.reshape(-1, *self.series.frame_shape),
+            threads=threads,
         )
         return out
 
