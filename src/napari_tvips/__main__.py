@@ -14,8 +14,10 @@ import importlib.util
 import logging
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -99,6 +101,27 @@ def _process_events(rounds: int = 20) -> None:
             app.processEvents()
 
 
+def _show_scan(widget: Any, viewer: Any, wait: bool) -> None:
+    """Re-slice the demo as the widget suggests, so a newcomer sees a 4D-STEM scan at once.
+
+    Header evidence (rotidx) gives the shape and start at once; with ``wait`` the navigator pass
+    is awaited first, so the suggestion also includes the hysteresis found from the trace.
+    """
+    if wait:
+        from qtpy.QtWidgets import QApplication
+
+        deadline = time.monotonic() + 60
+        while getattr(widget, "_worker", None) is not None and time.monotonic() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.02)
+    if widget.suggest() is not None and widget.accept_suggestion():
+        layer = viewer.layers[0]
+        scan_y, scan_x = layer.data.shape[-4:-2]
+        step = list(viewer.dims.current_step)
+        step[-4:-2] = [scan_y // 3, scan_x // 2]
+        viewer.dims.current_step = tuple(step)
+
+
 def demo(folder: str | None, screenshot: str | None) -> int:
     """Write the demo recording, open it in napari with the scan widget, run or screenshot."""
     import napari
@@ -112,13 +135,16 @@ def demo(folder: str | None, screenshot: str | None) -> int:
     viewer = napari.Viewer(title="napari-tvips demo", show=True)
     viewer.window.resize(1280, 800)
     viewer.open(str(path), plugin="napari-tvips")
+    widget = None
     if importlib.util.find_spec("napari_tvips._napari._widget") is None:
         logger.warning("the 'TVIPS scan' widget is not available in this version; not docked")
     else:
         try:
-            viewer.window.add_plugin_dock_widget("napari-tvips", "TVIPS scan")
+            _dock, widget = viewer.window.add_plugin_dock_widget("napari-tvips", "TVIPS scan")
         except Exception:
             logger.warning("could not dock the 'TVIPS scan' widget", exc_info=True)
+    if widget is not None:
+        _show_scan(widget, viewer, wait=bool(screenshot))
     if screenshot:
         _process_events()
         viewer.screenshot(screenshot, canvas_only=False, flash=False)
