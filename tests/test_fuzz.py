@@ -398,6 +398,9 @@ def check_reader(folder: Path, given: str, unreadable: set[str]) -> None:
             layers = reader(path)
             assert len(layers) == 1
             frames, kwargs, kind = layers[0]
+            if not exp.ok:  # opened lazily (a few frames read): reading everything must fail
+                frames[:]
+                raise AssertionError("a broken recording was read without error")
             assert kind == "image" and frames.shape == exp.frames.shape
             lo, hi = kwargs["contrast_limits"]
             assert lo < hi
