@@ -534,12 +534,6 @@ def test_read_only_folder_chmod(old_set) -> None:
     _assert_untouched(folder, before, old)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_writer._install replaces without a backup when os.link fails, then unlinks the "
-    "already-replaced part on a later failure: the old _000 is lost (found by this test; a "
-    "rename-aside fallback instead of link would keep it)",
-)
 def test_no_hard_links_and_a_failing_rename_keeps_previous_set(old_set, monkeypatch) -> None:
     """Filesystems without hard links (FAT, some network shares): renaming may still fail."""
     folder, old, before = old_set

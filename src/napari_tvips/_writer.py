@@ -696,8 +696,14 @@ def _stale_parts(paths: list[str]) -> list[str]:
 
 
 def _install(temps: list[str], paths: list[str]) -> None:
-    """Rename the temporaries over ``paths``; on failure put every old part back."""
+    """Rename the temporaries over ``paths``; on failure put every old part back.
+
+    Each old part is kept aside first: as a hard link where the file system has them (the old
+    name stays valid until replaced), else by renaming it. Either way a failure at any point
+    restores the previous set.
+    """
     backups: dict[str, str] = {}
+    moved: set[str] = set()
     done: list[str] = []
     try:
         for path in paths:
@@ -705,18 +711,19 @@ def _install(temps: list[str], paths: list[str]) -> None:
                 backup = _temp_name(path, "old")
                 try:
                     os.link(path, backup)
-                    backups[path] = backup
-                except OSError:  # no hard links here: replace without a way back
-                    logger.debug("cannot hard-link %s; replacing without backup", path)
+                except OSError:  # no hard links here: move the old part aside instead
+                    os.rename(path, backup)
+                    moved.add(path)
+                backups[path] = backup
         for temp, path in zip(temps, paths, strict=True):
             os.replace(temp, path)
             done.append(path)
     except BaseException:
-        for path in reversed(done):
+        for path in reversed(paths):
             try:
-                if path in backups:
+                if path in backups and (path in done or path in moved):
                     os.rename(backups.pop(path), path)
-                else:
+                elif path in done:
                     os.unlink(path)
             except OSError:
                 logger.exception("could not restore %s", path)
