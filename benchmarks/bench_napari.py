@@ -1,7 +1,8 @@
 """Benchmark: how fast napari shows a big TVIPS recording through our reader.
 
 Writes a 2 GiB recording (16384 frames of 256 x 256 uint16, 60-byte frame headers; ``--small``:
-1024 frames) under /work/bench-data with raw record writes, then measures in a shown viewer:
+1024 frames) under bench-data/ (or $TVIPS_BENCH_DIR) with raw record writes, then measures
+in a shown viewer:
 
 * open -> first frame on screen: from ``viewer.open(path, plugin="napari-tvips")`` until the
   canvas has drawn the layer;
@@ -129,7 +130,17 @@ def run_viewer(path: Path, n_frames: int, moves: int = 60) -> tuple[float, float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--small", action="store_true", help="1024 frames instead of 16384")
-    parser.add_argument("--folder", default="/work/bench-data/napari")
+    parser.add_argument(
+        "--folder",
+        default=str(
+            Path(
+                os.environ.get(
+                    "TVIPS_BENCH_DIR", Path(__file__).resolve().parents[1] / "bench-data"
+                )
+            )
+            / "napari"
+        ),
+    )
     args = parser.parse_args()
     n = 1024 if args.small else 16384
     folder = Path(args.folder)

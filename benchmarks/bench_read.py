@@ -3,7 +3,8 @@
 Usage: ``python benchmarks/bench_read.py [--small] [--keep]``.
 
 Builds a recording of 16384 frames of 256 x 256 uint16 (2 GiB, a 128 x 128 scan, 60-byte frame
-headers) in one part and split into 512 MiB parts under ``/work/bench-data``, then measures every
+headers) in one part and split into 512 MiB parts under ``bench-data/`` (or ``$TVIPS_BENCH_DIR``),
+then measures every
 operation in a fresh subprocess with a warm page cache (the files are ``cat`` right before each
 measurement: this machine evicts pages idle for 60 s). Prints figures and ratios; asserts nothing.
 ``--small`` uses 1024 frames of 128 x 128 (32 x 32 scan) for a quick check.
@@ -26,7 +27,9 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve()
-BENCH_ROOT = Path("/work/bench-data")
+BENCH_ROOT = Path(
+    os.environ.get("TVIPS_BENCH_DIR", Path(__file__).resolve().parents[1] / "bench-data")
+)
 FHB = 60
 PART_BYTES = 512 << 20
 N_FRAME_SAMPLES = 50

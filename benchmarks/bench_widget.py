@@ -1,7 +1,7 @@
 """Benchmark of the "TVIPS scan" widget: re-slice time vs recording size, navigator throughput.
 
 Writes a small and (without ``--small``) a 2 GiB recording (16384 frames of 256 x 256 u16) with
-raw record writes under /work/bench-data, deletes them afterwards, and prints:
+raw record writes under bench-data/ (or $TVIPS_BENCH_DIR), deletes them afterwards, and prints:
 
 - the time of an in-place re-slice (shape, winding, hysteresis changes) through the widget on a
   ``ViewerModel`` (must not grow with the recording's size);
@@ -25,7 +25,10 @@ from pathlib import Path
 import numpy as np
 
 log = logging.getLogger("bench_widget")
-DATA = Path("/work/bench-data/widget")
+DATA = (
+    Path(os.environ.get("TVIPS_BENCH_DIR", Path(__file__).resolve().parents[1] / "bench-data"))
+    / "widget"
+)
 
 
 def write_raw(path: Path, n: int, shape: tuple[int, int]) -> Path:
