@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._format import MAIN_HEADER_BYTES
+from ._format import MAIN_HEADER_BYTES, RSCIIO_FRAME_HEADER_BYTES
 from ._scan import ScanLayout
 
 __all__ = ["DEMO_PARAMETERS", "DemoTruth", "demo_frames", "demo_truth", "write_demo"]
@@ -39,7 +39,7 @@ DEMO_PARAMETERS: dict[str, Any] = {
 }
 
 #: Frame header bytes the writer uses (RosettaSciIO's size; holds ``rotidx``).
-_FRAME_HEADER_BYTES = 60
+_FRAME_HEADER_BYTES = RSCIIO_FRAME_HEADER_BYTES
 #: First frame's time stamp (seconds since the epoch, UTC) and the frame period in ms.
 _T0 = 1_700_000_000
 _FRAME_MS = 2
@@ -300,8 +300,8 @@ def _signal(frames: np.ndarray, headers: Mapping[str, np.ndarray]) -> dict[str, 
     ]  # fmt: skip
     tvips_header = {
         "dimx": dimx, "dimy": dimy, "bitsperpixel": frames.dtype.itemsize * 8, "binx": 1,
-        "biny": 1, "ht": 200, "magtotal": 80, "dummy": b"napari-tvips demo", "size": 256,
-        "version": 2, "offsetx": 0, "offsety": 0, "pixelsize": 1,
+        "biny": 1, "ht": 200, "magtotal": 80, "dummy": b"napari-tvips demo",
+        "size": MAIN_HEADER_BYTES, "version": 2, "offsetx": 0, "offsety": 0, "pixelsize": 1,
         "frameheaderbytes": _FRAME_HEADER_BYTES,
     }  # fmt: skip
     return {

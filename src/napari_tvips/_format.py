@@ -241,6 +241,14 @@ def parse_main_header(raw: bytes, filename: str, total_bytes: int) -> MainHeader
     return header
 
 
+def looks_like_main_header(raw: bytes) -> bool:
+    """Cheap test of a file's first bytes: size field 256 and version 1 or 2 (never raises)."""
+    if len(raw) < 8:
+        return False
+    size, version = np.frombuffer(raw[:8], dtype="<u4")
+    return int(size) == MAIN_HEADER_BYTES and int(version) in (1, 2)
+
+
 def checked_record_count(record_bytes: int, available: int) -> tuple[int, int]:
     """Return ``(whole records, leftover bytes)`` in ``available`` bytes."""
     count = max(available, 0) // record_bytes

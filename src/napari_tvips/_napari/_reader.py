@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-import struct
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._format import MAIN_HEADER_BYTES
+from .._format import looks_like_main_header
 from .._series import Series, find_parts
 from ._layers import layer_data_tuple
 
@@ -37,11 +36,7 @@ def _looks_like_tvips(path: PathLike) -> bool:
         if not first.is_file():  # never open a FIFO or device: a FIFO would block napari
             return False
         with open(first, "rb") as fh:
-            raw = fh.read(8)
-        if len(raw) < 8:
-            return False
-        size, version = struct.unpack("<2I", raw)
-        return size == MAIN_HEADER_BYTES and version in (1, 2)
+            return looks_like_main_header(fh.read(8))
     except Exception:
         return False
 
