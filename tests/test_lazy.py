@@ -173,8 +173,10 @@ def test_frame_array_indexing(stack_path: Path, frames: np.ndarray) -> None:
 
 
 def test_block_chunks_are_whole_frames() -> None:
-    assert block_chunks((16384, 256, 256), 2) == (256, 256, 256)
-    assert block_chunks((128, 128, 256, 256), 2) == (2, 128, 256, 256)
+    assert block_chunks((16384, 256, 256), 2, limit=32 << 20) == (256, 256, 256)
+    assert block_chunks((128, 128, 256, 256), 2, limit=32 << 20) == (2, 128, 256, 256)
+    # the default: 16 MiB, i.e. one 128-frame scan row of 256 x 256 uint16
+    assert block_chunks((128, 128, 256, 256), 2) == (1, 128, 256, 256)
     assert block_chunks((4, 5, 6, 7), 1, limit=1000) == (4, 5, 6, 7)
     assert block_chunks((3, 1 << 20, 1 << 10), 2) == (1, 1 << 20, 1 << 10)
 

@@ -68,7 +68,7 @@ def file_reader(
     hysteresis : int
         Roll of the reversed rows or columns, in scan points (only with winding).
     rechunking : bool, str or dict
-        Lazy only: ``"auto"``/``True``/``False`` give blocks of whole frames of about 32 MiB;
+        Lazy only: ``"auto"``/``True``/``False`` give blocks of whole frames of about 16 MiB;
         a dict gives dask chunks per axis.
 
     Returns
