@@ -50,10 +50,18 @@ def _signal_axes(
 
 
 def tvips_metadata(
-    series: Series, index_map: np.ndarray, layout: ScanLayout | None
+    series: Series,
+    index_map: np.ndarray,
+    layout: ScanLayout | None,
+    first: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """The ``metadata["tvips"]`` dict of a layer: headers, paths, layout and index map."""
-    first = series.headers_at(range(min(series.n_frames, 2)))
+    """The ``metadata["tvips"]`` dict of a layer: headers, paths, layout and index map.
+
+    ``first`` are the header fields of frames 0 and 1 when the caller has them already.
+    """
+    if first is None:
+        first = series.headers_at(range(min(series.n_frames, 2)))
+    times = frame_times(first)
     return {
         "paths": series.paths,
         "series": series,
@@ -62,7 +70,7 @@ def tvips_metadata(
         "metadata": build_metadata(series, first),
         "index_map": index_map,
         "layout": layout,
-        "start_time": float(frame_times(first)[0]) if frame_times(first) is not None else None,
+        "start_time": float(times[0]) if times is not None else None,
     }
 
 
@@ -124,7 +132,7 @@ def layer_kwargs(
         "axis_labels": nav_labels + sig_labels,
         "contrast_limits": list(limits) if limits is not None else list(contrast_limits(data)),
         "metadata": {
-            "tvips": tvips_metadata(series, imap, None if index_map is not None else layout)
+            "tvips": tvips_metadata(series, imap, None if index_map is not None else layout, first)
         },
     }
     return data, kwargs
