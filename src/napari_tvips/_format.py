@@ -12,7 +12,6 @@ file discovery and no pixel I/O; those live in :mod:`napari_tvips._series`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -253,11 +252,6 @@ def checked_record_count(record_bytes: int, available: int) -> tuple[int, int]:
     """Return ``(whole records, leftover bytes)`` in ``available`` bytes."""
     count = max(available, 0) // record_bytes
     return count, max(available, 0) - count * record_bytes
-
-
-def scale_fits_header(value: float) -> bool:
-    """Whether ``value`` can be stored in an unsigned 32-bit header field after rounding."""
-    return math.isfinite(value) and 0 <= round(value) < 2**32
 
 
 # -- writing (used by napari_tvips._writer) ------------------------------------------------------

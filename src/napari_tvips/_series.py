@@ -25,7 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import TvipsFormatError, TvipsReadError
-from ._format import MAIN_HEADER_BYTES, MainHeader, frame_header_dtype, parse_main_header
+from ._format import (
+    MAIN_HEADER_BYTES,
+    MainHeader,
+    checked_record_count,
+    frame_header_dtype,
+    parse_main_header,
+)
 
 __all__ = ["Part", "Series", "find_parts", "open_series"]
 
@@ -173,8 +179,7 @@ class Series:
         record = header.record_bytes
         for i, (p, size) in enumerate(zip(paths, sizes, strict=True)):
             offset = MAIN_HEADER_BYTES if i == 0 else 0
-            count = max(size - offset, 0) // record
-            leftover = max(size - offset, 0) - count * record
+            count, leftover = checked_record_count(record, size - offset)
             if leftover:
                 warnings.warn(
                     f"{p}: {leftover} bytes after its last complete frame were ignored "

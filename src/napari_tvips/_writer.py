@@ -41,6 +41,7 @@ from ._format import (
     FRAME_FIELDS,
     MAIN_HEADER_BYTES,
     RSCIIO_FRAME_HEADER_BYTES,
+    SUPPORTED_BITS_PER_PIXEL,
     V1_FRAME_HEADER_BYTES,
     WRITER_DUMMY,
     frame_fields_end,
@@ -251,13 +252,12 @@ def _check_data(data: Any, axes: Sequence[Mapping[str, Any]]) -> tuple[tuple[int
     if n_sig != 2 or len(shape) < 2:
         raise ValueError(
             "Only Signal2D supported for writing to TVIPS file: TVIPS stores stacks of 2-D "
-            f"frames, "
-            f"but this signal has {n_sig} signal dimension(s) (data shape {shape})"
+            f"frames, but this signal has {n_sig} signal dimension(s) (data shape {shape})"
         )
     if axes and len(axes) != len(shape):
         raise ValueError(f"signal has {len(axes)} axes but its data has shape {shape}")
     dtype = np.dtype(data.dtype)
-    if dtype.kind != "u" or dtype.itemsize not in (1, 2, 4, 8):
+    if dtype.kind != "u" or dtype.itemsize * 8 not in SUPPORTED_BITS_PER_PIXEL:
         raise TypeError(
             f"TVIPS stores unsigned integer pixels (uint8, uint16, uint32, uint64), not {dtype}: "
             "convert first, e.g. np.clip(data, 0, 65535).astype(np.uint16), or for a signal "
