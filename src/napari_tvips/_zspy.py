@@ -227,10 +227,12 @@ def write_zspy(
     *,
     transform: Transform,
     progress: Callable[[int], None] | None = None,
-    chunk_bytes: int = CHUNK_BYTES,
+    chunk_bytes: int | None = None,
     threads: int = 2,
 ) -> list[str]:
     """Write ``source`` after ``transform`` as a HyperSpy ``.zspy`` store at ``destination``.
+
+    ``chunk_bytes`` overrides :data:`CHUNK_BYTES` (uncompressed bytes per chunk).
 
     Returns
     -------
@@ -241,7 +243,7 @@ def write_zspy(
     nav_shape = source.nav_shape
     shape = nav_shape + transform.frame_shape
     frame_bytes = transform.frame_shape[0] * transform.frame_shape[1] * transform.dtype.itemsize
-    nav_chunk = nav_chunks(nav_shape, frame_bytes, chunk_bytes, square=True)
+    nav_chunk = nav_chunks(nav_shape, frame_bytes, chunk_bytes or CHUNK_BYTES, square=True)
     keys = list(tiles(nav_shape, nav_chunk))
     axes = source.output_axes(transform)
     vbf = VirtualBrightField.for_export(source, transform)
