@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ._export_install import installing
+from ._install import installing
 from ._navigator import VirtualBrightField
 from ._source import ExportSource, Key, TileReader, nav_chunks, run_tiles, tile_size, tiles
 from ._transform import Transform
