@@ -208,7 +208,7 @@ def measure_range(
     ranges = run_tiles(work, keys, progress=progress)
     low = min(r[0] for r in ranges)
     high = max(r[1] for r in ranges)
-    logger.info("intensity range of the data: %g .. %g", low, high)
+    logger.debug("intensity range of the data: %g .. %g", low, high)
     return transform.with_range(low, high)
 
 
@@ -289,18 +289,18 @@ def convert(
     transform = Transform.build(
         src.frame_shape, src.dtype, crop=crop, binning=binning, intensity_scaling=intensity_scaling
     )
-    from tqdm import tqdm
-
     passes = 2 if transform.needs_range else 1
-    bar = tqdm(
-        total=src.n_frames * passes,
-        unit="frame",
-        desc=f"Exporting {os.path.basename(destination)}",
-        disable=not show_progressbar,
-    )
+    bar: Any = None
 
     def report(n: int) -> None:
-        bar.update(n)
+        nonlocal bar
+        if bar is None and show_progressbar:  # created at the first frame: refusals print none
+            from tqdm import tqdm
+
+            name = os.path.basename(destination.rstrip("/"))
+            bar = tqdm(total=src.n_frames * passes, unit="frame", desc=f"Exporting {name}")
+        if bar is not None:
+            bar.update(n)
         if progress is not None:
             progress(n)
 
@@ -309,4 +309,5 @@ def convert(
             transform = measure_range(src, transform, report)
         return exporter(src, destination, transform=transform, progress=report, **options)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
