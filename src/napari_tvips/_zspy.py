@@ -24,6 +24,7 @@ under a temporary name and installed atomically.
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -191,10 +192,10 @@ class ChunkTask:
 
 
 def _active_client() -> Any:
-    try:
-        from distributed import default_client
-    except ImportError:
+    if "distributed" not in sys.modules:  # a client exists only once distributed is imported
         return None
+    from distributed import default_client
+
     try:
         return default_client()
     except ValueError:
