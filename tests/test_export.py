@@ -337,3 +337,21 @@ def test_progress_counts_frames(scan: Path, tmp_path: Path) -> None:
     nt.convert(scan, tmp_path / "p.blo", crop="square", intensity_scaling="minmax",
                progress=seen.append, show_progressbar=False, **SCAN_ARGS)  # fmt: skip
     assert sum(seen) == 2 * 30  # the range pass and the writing pass
+
+
+def test_transformed_array_reads_bounded_sub_tiles(scan: Path, monkeypatch) -> None:
+    from napari_tvips import _convert
+    from napari_tvips._convert import TransformedArray, resolve_source
+    from napari_tvips._transform import Transform
+
+    monkeypatch.setattr(_convert, "_READ_BYTES", 3 * 12 * 16 * 2)  # three frames at a time
+    src = resolve_source(scan, **SCAN_ARGS)
+    t = Transform.build(SIG, np.uint16, crop=(0, 1, 12, 15), binning=2)
+    arr = TransformedArray(src, t)
+    full = reference(scan)["data"].compute()[..., :, 1:15].astype(np.float64)
+    expect = np.floor(full.reshape(*NAV, 6, 2, 7, 2).mean(axis=(3, 5)) + 0.5).astype(np.uint16)
+    assert arr.shape == (*NAV, 6, 7)
+    np.testing.assert_array_equal(arr[:, :], expect)
+    np.testing.assert_array_equal(arr[2], expect[2])
+    np.testing.assert_array_equal(arr[1:4, 3], expect[1:4, 3])
+    np.testing.assert_array_equal(arr[5, 4, 1:3], expect[5, 4, 1:3])

@@ -26,6 +26,8 @@ __all__ = ["EXPORTERS", "Exporter", "convert", "known_extensions", "register_exp
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+#: Input bytes read at once when the .tvips writer asks a transformed array for a block.
+_READ_BYTES = 16 << 20
 
 
 class Exporter(Protocol):
@@ -79,23 +81,40 @@ def exporter_for(destination: str) -> Exporter:
 
 # -- the .tvips exporter (through the .tvips writer) -------------------------------------------
 class TransformedArray:
-    """A lazy array-like of ``source``'s frames after ``transform`` (for the .tvips writer)."""
+    """A lazy array-like of ``source``'s frames after ``transform`` (for the .tvips writer).
+
+    A request is read in sub-tiles of at most :data:`_READ_BYTES` of input, so a binned export
+    never holds more than that of the source at once, whatever block size the writer asks for.
+    """
 
     def __init__(self, source: ExportSource, transform: Transform) -> None:
         self._read = source.reader(transform)
+        self._frame_bytes = int(np.prod(source.frame_shape)) * source.dtype.itemsize
         self.shape: tuple[int, ...] = source.nav_shape + transform.frame_shape
         self.dtype: np.dtype = transform.dtype
         self.ndim: int = len(self.shape)
 
     def __getitem__(self, key: Any) -> np.ndarray:
         key = key if isinstance(key, tuple) else (key,)
-        nav, sig = key[: self.ndim - 2], key[self.ndim - 2 :]
-        full = tuple(k if isinstance(k, slice) else slice(int(k), int(k) + 1) for k in nav) + (
-            slice(None),
-        ) * (self.ndim - 2 - len(nav))
-        block = self._read(full)
+        nnav = self.ndim - 2
+        nav, sig = key[:nnav], key[nnav:]
+        region = [k if isinstance(k, slice) else slice(int(k), int(k) + 1) for k in nav] + [
+            slice(None)
+        ] * (nnav - len(nav))
+        region = [slice(*r.indices(n)) for r, n in zip(region, self.shape[:nnav], strict=True)]
+        if any(r.step != 1 for r in region):
+            raise IndexError("TransformedArray supports unit-step slices of the scan only")
+        sub_shape = tuple(r.stop - r.start for r in region)
+        out = np.empty(sub_shape + self.shape[nnav:], dtype=self.dtype)
+        for sub in tiles(
+            sub_shape, nav_chunks(sub_shape, self._frame_bytes, _READ_BYTES, square=False)
+        ):
+            src = tuple(
+                slice(r.start + s.start, r.start + s.stop) for r, s in zip(region, sub, strict=True)
+            )
+            out[sub] = self._read(src)
         drop = tuple(0 if not isinstance(k, slice) else slice(None) for k in nav)
-        return block[(*drop, Ellipsis, *sig)]
+        return out[(*drop, Ellipsis, *sig)]
 
 
 def write_tvips(
