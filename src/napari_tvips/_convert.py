@@ -114,7 +114,7 @@ class TransformedArray:
             )
             out[sub] = self._read(src)
         drop = tuple(0 if not isinstance(k, slice) else slice(None) for k in nav)
-        return out[(*drop, Ellipsis, *sig)]
+        return out[(*drop, *sig)]
 
 
 def write_tvips(
