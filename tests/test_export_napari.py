@@ -104,3 +104,41 @@ def test_viewer_saves_zspy_and_blo(make_napari_viewer: Any, tmp_path: Path) -> N
 
     ds = Context.make_with("inline").load("blo", path=written[0])
     assert tuple(ds.shape) == (4, 5, 10, 10)
+
+
+@pytest.mark.napari
+def test_export_widget_bins_crops_and_scales(
+    make_napari_viewer: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    from rsciio.blockfile import file_reader as blo_reader
+
+    from napari_tvips._napari._export_widget import ExportWidget
+
+    src = recording(tmp_path)
+    viewer = make_napari_viewer()
+    data, kwargs = layer_kwargs(nt.open_series(src), LAYOUT, scan_step=2.5, scan_unit="nm")
+    viewer.add_image(data, **kwargs)
+    widget = ExportWidget(viewer)
+    assert widget.layer.value is viewer.layers[0]
+    out = tmp_path / "w.blo"
+    widget.destination.value = out
+    widget.export()  # non-square patterns without crop: refused in the status line
+    qtbot.waitUntil(lambda: widget._worker is None, timeout=30_000)
+    assert "square" in widget.status.value
+    assert not out.exists()
+    widget.binning.value = 2
+    widget.crop.value = "square"
+    widget.scaling.value = "minmax"
+    assert widget.options() == {"binning": 2, "crop": "square", "intensity_scaling": "minmax"}
+    worker = widget.export()
+    assert worker is not None
+    qtbot.waitUntil(lambda: widget._worker is None, timeout=30_000)
+    assert widget.status.value == "written: w.blo"
+    assert widget.progress.value == widget.progress.max == 2 * 20
+    raw = np.asarray(data)[..., :, 1:11].astype(np.float64)
+    binned = np.floor(raw.reshape(4, 5, 5, 2, 5, 2).mean(axis=(3, 5)) + 0.5)
+    lo, hi = binned.min(), binned.max()
+    expect = np.floor((binned - lo) / (hi - lo) * 255).astype(np.uint8)
+    [sig] = blo_reader(str(out))
+    np.testing.assert_array_equal(sig["data"], expect)
+    assert sig["axes"][1]["scale"] == 2.5

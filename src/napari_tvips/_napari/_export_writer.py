@@ -31,7 +31,7 @@ import numpy as np
 from .._convert import convert
 from ._writer import layer_signal
 
-__all__ = ["write_blo", "write_zspy"]
+__all__ = ["layer_export_signal", "write_blo", "write_zspy"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,8 @@ def _short_units(text: Any) -> str:
         return text
 
 
-def _signal(data: Any, attributes: dict[str, Any]) -> dict[str, Any]:
+def layer_export_signal(data: Any, attributes: dict[str, Any]) -> dict[str, Any]:
+    """The signal dict of a layer for export (units as short pint text, e.g. ``1/nm``)."""
     if attributes.get("rgb"):
         raise TypeError("RGB layers cannot be exported: diffraction patterns hold one channel")
     try:
@@ -125,7 +126,7 @@ def _napari_progress(total: int, desc: str) -> Any:
 
 
 def _export(path: str, data: Any, attributes: dict[str, Any], **kwargs: Any) -> list[str]:
-    signal = _signal(data, attributes)
+    signal = layer_export_signal(data, attributes)
     frames = int(np.prod(data.shape[:-2])) if len(data.shape) > 2 else 1
     passes = 2 if kwargs.get("intensity_scaling") == "minmax" else 1
     name = os.path.basename(path.rstrip("/"))
