@@ -242,7 +242,8 @@ def test_tvips_export_with_binning_keeps_headers(scan: Path, tmp_path: Path) -> 
     assert back["axes"][-1]["scale"] == 4
     index = nt.ScanLayout(NAV, START, "x").index_map(35).reshape(-1)
     heads = back["original_metadata"]["frame_headers"]
-    np.testing.assert_array_equal(heads["rotidx"], index + 1)  # the source frames' headers
+    np.testing.assert_array_equal(heads["ms"], (10 * index) % 1000)  # the source frames' headers
+    np.testing.assert_array_equal(heads["rotidx"], np.arange(1, 31))  # scan position + 1
 
 
 # -- refusals ----------------------------------------------------------------------------------
@@ -355,3 +356,19 @@ def test_transformed_array_reads_bounded_sub_tiles(scan: Path, monkeypatch) -> N
     np.testing.assert_array_equal(arr[2], expect[2])
     np.testing.assert_array_equal(arr[1:4, 3], expect[1:4, 3])
     np.testing.assert_array_equal(arr[5, 4, 1:3], expect[5, 4, 1:3])
+
+
+def test_a_saved_scan_exports_with_its_calibration(scan: Path, tmp_path: Path) -> None:
+    [saved] = nt.convert(scan, tmp_path / "cal.tvips", scan_step=(1.25, 2.5), scan_unit="um",
+                         show_progressbar=False, **SCAN_ARGS)  # fmt: skip
+    out = tmp_path / "cal.zspy"
+    nt.convert(saved, out, show_progressbar=False)  # no scan arguments: the saved scan
+    s = load_zspy(out)
+    np.testing.assert_array_equal(s.data.compute(), reference(scan)["data"].compute())
+    y, x = s.axes_manager._axes[:2]
+    assert (y.scale, x.scale, y.units, x.units) == (1.25, 2.5, "um", "um")
+    [blo] = nt.convert(saved, tmp_path / "cal.blo", crop="square", intensity_scaling="dtype",
+                       show_progressbar=False)  # fmt: skip
+    head = blo_header(Path(blo))
+    assert (head["NX"], head["NY"]) == (5, 6)
+    assert (head["SX"], head["SY"]) == pytest.approx((2500.0, 1250.0))

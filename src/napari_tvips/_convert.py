@@ -176,7 +176,12 @@ def resolve_source(
         return ExportSource.from_signal(source)
     if isinstance(source, (str, os.PathLike)):
         from ._api import file_reader
+        from ._series import Series
 
+        if scan_shape is None:
+            saved = Series(source).calibration
+            if saved is not None and saved.scan_shape is not None:
+                scan_shape = "auto"  # a scan napari-tvips saved: its shape, step and unit
         [signal] = file_reader(
             source,
             lazy=True,
@@ -259,7 +264,8 @@ def convert(
         Output path; its extension picks the format (:func:`known_extensions`: ``.zspy``
         HyperSpy/pyxem, ``.blo`` ASTAR blockfile, ``.tvips``; others may be registered).
     scan_shape, scan_start_frame, winding_scan_axis, hysteresis
-        Scan arguments as in :func:`napari_tvips.file_reader` (path sources only).
+        Scan arguments as in :func:`napari_tvips.file_reader` (path sources only). A recording
+        napari-tvips saved as a scan opens as that scan, calibrated, without them.
     binning : int
         Side of the square block of pattern pixels averaged into one (integer mean, rounded,
         in the data's dtype); trailing rows/columns that do not fill a block are dropped.
