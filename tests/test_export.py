@@ -139,6 +139,7 @@ def test_zspy_of_a_frame_stack_and_of_a_signal_dict(scan: Path, tmp_path: Path) 
     s = load_zspy(tmp_path / "stack.zspy")
     np.testing.assert_array_equal(s.data.compute(), stack["data"].compute())
     assert s.axes_manager[0].name == "time"
+    np.testing.assert_allclose(np.asarray(s.navigator.data), vbf_reference(stack["data"].compute()))
     eager = nt.file_reader(scan, **SCAN_ARGS)[0]
     eager["data"] = eager["data"][1:, :, 2:10]  # a numpy array that is no recording any more
     eager["axes"][0]["size"], eager["axes"][2]["size"] = 5, 8

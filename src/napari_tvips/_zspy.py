@@ -84,7 +84,9 @@ def _attr(value: Any) -> Any:
         return value.item()
     if isinstance(value, (bytes, np.bytes_)):
         return bytes(value).rstrip(b"\0").decode("latin-1")
-    return value
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)  # dates, units and other objects JSON cannot hold: their text
 
 
 def _write_tree(group: Any, tree: Mapping[str, Any]) -> None:
@@ -153,7 +155,7 @@ def _original_metadata(source: ExportSource) -> dict[str, Any]:
     index = om.get("frame_index")
     if index is None and source.frames is not None:
         index = source.frames.index_map
-    if index is not None:
+    if index is not None and np.size(index) == source.n_frames:
         out["frame_index"] = np.asarray(index, dtype=np.int64).reshape(source.nav_shape)
     return out
 
@@ -280,6 +282,6 @@ def write_zspy(
         image = np.zeros(nav_shape, dtype=np.float64)
         for key, value in zip(keys, values, strict=True):
             image[key] = value
-        if len(nav_shape) >= 1:
+        if 1 <= len(nav_shape) <= 2:  # HyperSpy plots 1-D and 2-D navigators
             _write_navigator(signal, image, axes[: len(nav_shape)])
     return [destination]
