@@ -10,6 +10,8 @@ measures in fresh subprocesses with a warm page cache (the files are ``cat`` fir
   (``os.preadv`` into a reused buffer) and writes them to a new file (``os.write``);
 - ``convert`` to ``.zspy`` (4 MiB chunks, and 16 MiB for comparison), ``.blo`` (``"dtype"``
   scaling) and ``.tvips`` (binning 2), as input bytes per second and as a ratio to the raw limit;
+- for ``.zspy``, the median time to read one pattern (one chunk decoded), the cost of the
+  chunk size to a viewer;
 - peak memory over the interpreter (VmHWM minus the RSS after imports), for the 2 GiB set and for
   a set a quarter of its size (memory must not grow with the data);
 - the same conversions through RosettaSciIO as users do it today (``hs.load(..., lazy=True)``
@@ -80,7 +82,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         import dask.array  # noqa: F401  (imports count in the baseline, as for rsciio)
         import pint  # noqa: F401
         import tqdm  # noqa: F401
-        import zarr  # noqa: F401
+        import zarr
 
         import napari_tvips as nt
         import napari_tvips._blo
@@ -90,7 +92,19 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         base = _rss()
         t0 = time.perf_counter()
         nt.convert(src, dst, scan_shape=(scan, scan), show_progressbar=False, **kwargs)
-        return {"time": time.perf_counter() - t0, "mem": _peak() - base, "size": _size(dst)}
+        res = {"time": time.perf_counter() - t0, "mem": _peak() - base, "size": _size(dst)}
+        if dst.endswith(".zspy"):  # what the chunk size costs a viewer: one pattern's read
+            import numpy as np
+
+            data = zarr.open(dst, mode="r")["Experiments/__unnamed__/data"]
+            rng = np.random.default_rng(0)
+            lat = []
+            for y, x in rng.integers(0, scan, size=(20, 2)):
+                t1 = time.perf_counter()
+                data[int(y), int(x)]
+                lat.append(time.perf_counter() - t1)
+            res["pattern_ms"] = float(np.median(lat)) * 1e3
+        return res
     if op.startswith("rsciio"):
         import hyperspy.api as hs
 
@@ -177,9 +191,10 @@ def main() -> None:
                 print(f"  {label:<38} !! {res['error']}")
                 continue
             t = res["time"]
+            pattern = f"  one pattern {res['pattern_ms']:.1f} ms" if "pattern_ms" in res else ""
             print(f"  {label:<38} {t:6.2f} s  {gib / t:5.2f} GiB/s  x raw {t_raw / t:4.2f}  "
                   f"peak +{res['mem'] / 2**20:.0f} MiB  "
-                  f"output {res['size'] / 2**20:.0f} MiB")  # fmt: skip
+                  f"output {res['size'] / 2**20:.0f} MiB{pattern}")  # fmt: skip
         for label, name, kwargs in (
             (".zspy", "q.zspy", {}),
             (".blo", "q.blo", {"intensity_scaling": "dtype"}),
