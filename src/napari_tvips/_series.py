@@ -34,6 +34,7 @@ from ._format import (
     parse_calibration,
     parse_main_header,
 )
+from ._io import IOV_MAX, preadv_all
 
 __all__ = ["Part", "Series", "find_parts", "open_series"]
 
@@ -41,8 +42,6 @@ logger = logging.getLogger(__name__)
 
 _PART_RE = re.compile(r"^(?P<base>.+)_(?P<num>\d{3,})\.tvips$", re.IGNORECASE)
 _EXT_RE = re.compile(r"\.tvips$", re.IGNORECASE)
-#: iovecs per preadv call (Linux IOV_MAX is 1024; two per frame when headers are skipped).
-_MAX_IOV = 1024
 #: Reads larger than this are split between two threads in eager loads.
 _PARALLEL_BYTES = 64 << 20
 
@@ -403,8 +402,8 @@ class Series:
         for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, uniq.size], strict=True):
             p = int(part_of[lo])
             local = int(uniq[lo] - self._starts[p])
-            # split long runs so one preadv stays under IOV_MAX iovecs
-            step = _MAX_IOV // 2
+            # split long runs so one preadv stays under IOV_MAX iovecs (two per frame)
+            step = IOV_MAX // 2
             for s in range(lo, hi, step):
                 e = min(s + step, hi)
                 runs.append((p, local + (s - lo), uniq_slot[s:e], np.empty(0, np.int64)))
@@ -442,34 +441,13 @@ class Series:
                             buffers.append(memoryview(scratch))
                         buffers.append(memoryview(flat[slot]).cast("B"))
                     offset += fhb
-                self._preadv_all(fds[p], buffers, offset, part.path)
+                preadv_all(fds[p], buffers, offset, part.path)
             for p, _local, dst, src in runs:
                 if p < 0:
                     flat[dst] = flat[src]
         finally:
             for fd in fds.values():
                 os.close(fd)
-
-    @staticmethod
-    def _preadv_all(fd: int, buffers: list[memoryview], offset: int, path: str) -> None:
-        """``preadv`` until every buffer is full; a short file is a :class:`TvipsReadError`."""
-        want = sum(b.nbytes for b in buffers)
-        while buffers:
-            got = os.preadv(fd, buffers, offset)
-            if got == want:
-                return
-            if got == 0:
-                raise TvipsReadError(
-                    f"{path}: file ended at byte {offset} while {want} more bytes were expected "
-                    "(was it truncated after it was opened?)"
-                )
-            offset += got
-            want -= got
-            while buffers and got >= buffers[0].nbytes:
-                got -= buffers[0].nbytes
-                buffers.pop(0)
-            if got:
-                buffers[0] = buffers[0][got:]
 
 
 def open_series(path: str | os.PathLike[str]) -> Series:

@@ -51,13 +51,14 @@ from ._format import (
     pack_calibration,
 )
 from ._install import installing
+from ._io import IOV_MAX, pwritev_all
 
 __all__ = ["file_writer", "parse_time_zone", "part_paths"]
 
 logger = logging.getLogger(__name__)
 
-#: Frames per ``pwritev`` call (two iovecs each; Linux IOV_MAX is 1024).
-_FRAMES_PER_CALL = 512
+#: Frames per ``pwritev`` call (two iovecs each).
+_FRAMES_PER_CALL = IOV_MAX // 2
 #: Bytes fetched at once from lazy array-likes (two such blocks are in memory at most).
 _BLOCK_BYTES = 32 << 20
 _U32_MAX = 2**32 - 1
@@ -670,20 +671,6 @@ def _plan(
 
 
 # -- writing -----------------------------------------------------------------------------------
-def _pwritev_all(fd: int, buffers: list[memoryview], offset: int) -> None:
-    """``pwritev`` until every buffer is written (a short write continues where it stopped)."""
-    while buffers:
-        done = os.pwritev(fd, buffers, offset)
-        if done <= 0:
-            raise OSError(f"pwritev wrote {done} bytes")
-        offset += done
-        while buffers and done >= len(buffers[0]):
-            done -= len(buffers[0])
-            buffers = buffers[1:]
-        if buffers and done:
-            buffers = [buffers[0][done:], *buffers[1:]]
-
-
 class _RecordWriter:
     """Writes frames by global index into the temporary parts; also a ``dask.store`` target."""
 
@@ -726,7 +713,7 @@ class _RecordWriter:
                 with self.lock:
                     if self.fds is None:
                         raise RuntimeError("writing was aborted")
-                    _pwritev_all(self.fds[part], buffers, offset)
+                    pwritev_all(self.fds[part], buffers, offset)
                     self.progress.update(take)
                 pos += take
 
