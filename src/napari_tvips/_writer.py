@@ -49,9 +49,12 @@ from ._format import (
     has_calibration,
     main_header_bytes,
     pack_calibration,
+    part_paths,
+    split_part_name,
 )
 from ._install import installing
 from ._io import IOV_MAX, pwritev_all
+from ._series import numbered_parts
 
 __all__ = ["file_writer", "parse_time_zone", "part_paths"]
 
@@ -206,20 +209,6 @@ def _start_seconds(metadata: Mapping[str, Any] | None) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=parse_time_zone(zone))
     return when.timestamp()
-
-
-def part_paths(filename: str | os.PathLike[str], n_parts: int) -> list[str]:
-    """The part names ``base_000.tvips ... `` for ``filename`` (a trailing ``_000`` is dropped).
-
-    A name without the ``.tvips`` extension (any case) gets it appended.
-    """
-    path = os.fspath(filename)
-    root, ext = os.path.splitext(path)
-    if ext.lower() != ".tvips":
-        root, ext = path, ".tvips"
-    if root.endswith("_000"):
-        root = root[:-4]
-    return [f"{root}_{i:03d}{ext}" for i in range(n_parts)]
 
 
 # -- the plan: everything decided before the first byte is written -----------------------------
@@ -794,16 +783,16 @@ def _write_dask(writer: _RecordWriter, data: Any, plan: _Plan) -> None:
 def _stale_parts(paths: list[str]) -> list[str]:
     """Parts numbered beyond the new set's last part, with the same base name."""
     folder, first = os.path.split(paths[0])
-    base = first[: -len("_000.tvips")]
-    pattern = re.compile(rf"^{re.escape(base)}_(\d{{3,}})\.tvips$", re.IGNORECASE)
+    base, _number = split_part_name(first)
     try:
-        names = os.listdir(folder or ".")
+        found = numbered_parts(folder or ".", base)
     except OSError:
         return []
     return sorted(
         os.path.join(folder, name)
+        for number, names in found.items()
+        if number >= len(paths)
         for name in names
-        if (m := pattern.match(name)) and int(m[1]) >= len(paths)
     )
 
 
