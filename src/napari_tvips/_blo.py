@@ -21,15 +21,17 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
 from ._install import installing
+from ._io import pwritev_all
+from ._metadata import start_seconds
 from ._navigator import VirtualBrightField, to_uint8
 from ._source import ExportSource, Key, TileReader, nav_chunks, run_tiles, tiles
 from ._transform import Transform
+from ._units import convert as to_unit
 
 __all__ = ["BLO_HEADER_DTYPE", "VBF_OFFSET", "pattern_offset", "write_blo"]
 
@@ -65,7 +67,8 @@ _RECORD_HEAD = 6  # marker u2 + index u4
 _U2_MAX = 0xFFFF
 #: Bytes of patterns per streamed tile.
 _TILE_BYTES = 8 << 20
-_SERIAL_ORIGIN = datetime(1899, 12, 30, tzinfo=timezone.utc)
+#: Days from 1899-12-30 (the serial date origin) to 1970-01-01.
+_SERIAL_EPOCH_DAYS = 25569
 
 
 def pattern_offset(nx: int, ny: int) -> int:
@@ -74,30 +77,15 @@ def pattern_offset(nx: int, ny: int) -> int:
     return -(-end // 16) * 16
 
 
-def _to_unit(value: float, units: Any, target: str) -> float | None:
-    from ._writer import _convert  # pint conversion shared with the .tvips writer
-
-    return _convert(value, units, target)
-
-
 def _serial_date(metadata: Mapping[str, Any]) -> float:
-    """Days since 1899-12-30 UTC of ``General.date/time/time_zone`` (0 when absent)."""
-    from ._writer import parse_time_zone
-
-    general = metadata.get("General") or {}
-    date, clock = general.get("date"), general.get("time")
-    if not date:
+    """Days since 1899-12-30 UTC of ``General.date/time/time_zone`` (0 when absent or bad)."""
+    if not (metadata.get("General") or {}).get("date"):
         return 0.0
     try:
-        when = datetime.fromisoformat(f"{date}T{clock or '00:00:00'}")
+        seconds = start_seconds(metadata)
     except ValueError:
         return 0.0
-    if when.tzinfo is None:
-        try:
-            when = when.replace(tzinfo=parse_time_zone(general.get("time_zone")))
-        except ValueError:
-            when = when.replace(tzinfo=timezone.utc)
-    return (when - _SERIAL_ORIGIN).total_seconds() / 86400
+    return seconds / 86400 + _SERIAL_EPOCH_DAYS
 
 
 def _note(source: ExportSource, transform: Transform) -> bytes:
@@ -122,7 +110,7 @@ def _scan_geometry(source: ExportSource) -> tuple[int, int, float, float]:
         )
     steps = []
     for ax in nav:
-        nm = _to_unit(float(ax.get("scale", 1.0) or 1.0), ax.get("units"), "nm")
+        nm = to_unit(float(ax.get("scale", 1.0) or 1.0), ax.get("units"), "nm")
         steps.append(1.0 if nm is None else nm)
     sizes = [int(ax["size"]) for ax in nav]
     if len(nav) == 2:
@@ -152,7 +140,7 @@ def _header(source: ExportSource, transform: Transform) -> np.ndarray:
     if energy is not None and math.isfinite(float(energy)):
         head["Beam_energy"] = min(max(round(float(energy) * 1000), 0), 2**32 - 1)
     axis = transform.signal_axis(source.axes[-1], 1)
-    cm = _to_unit(float(axis["scale"]), axis.get("units"), "cm")
+    cm = to_unit(float(axis["scale"]), axis.get("units"), "cm")
     if cm and cm > 0:  # "100 x pixels per cm"; reciprocal-space units have no such value
         head["SDP"] = min(round(100 / cm), _U2_MAX)
     header = source.original_metadata.get("tvips_header")
@@ -215,19 +203,9 @@ class RecordTask:
         records[:, 0:2] = np.frombuffer(b"\xaa\x55", dtype=np.uint8)
         records[:, 2:6] = np.arange(first, first + n, dtype="<u4").view(np.uint8).reshape(n, 4)
         records[:, 6:] = pixels
-        _pwrite_all(
-            self.fd, memoryview(records).cast("B"), self.data_offset + first * records.shape[1]
-        )
+        offset = self.data_offset + first * records.shape[1]
+        pwritev_all(self.fd, [memoryview(records).cast("B")], offset)
         return self.vbf(block)
-
-
-def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
-    while data.nbytes:
-        done = os.pwrite(fd, data, offset)
-        if done <= 0:
-            raise OSError(f"pwrite wrote {done} bytes")
-        data = data[done:]
-        offset += done
 
 
 def write_blo(
@@ -258,8 +236,8 @@ def write_blo(
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         try:
             os.ftruncate(fd, offset2 + nx * ny * record)
-            _pwrite_all(fd, memoryview(head.tobytes()), 0)
-            _pwrite_all(fd, memoryview(_note(source, transform)), BLO_HEADER_DTYPE.itemsize)
+            pwritev_all(fd, [memoryview(head.tobytes())], 0)
+            pwritev_all(fd, [memoryview(_note(source, transform))], BLO_HEADER_DTYPE.itemsize)
             task = RecordTask(
                 source.reader(transform), fd, offset2, nav_shape, vbf, transform.scaling is None
             )
@@ -267,7 +245,8 @@ def write_blo(
             image = np.zeros(nav_shape, dtype=np.float64)
             for key, value in zip(keys, values, strict=True):
                 image[key] = value
-            _pwrite_all(fd, memoryview(to_uint8(image.reshape(ny, nx)).tobytes()), VBF_OFFSET)
+            vbf_image = to_uint8(image.reshape(ny, nx)).tobytes()
+            pwritev_all(fd, [memoryview(vbf_image)], VBF_OFFSET)
         finally:
             os.close(fd)
     return [destination]

@@ -23,12 +23,12 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 import numpy as np
 
 from .._convert import convert
+from .._units import quantity
 from ._writer import layer_signal
 
 __all__ = ["layer_export_signal", "write_blo", "write_zspy"]
@@ -39,22 +39,11 @@ logger = logging.getLogger(__name__)
 _POLL = 0.05
 
 
-@cache
-def _ureg() -> Any:
-    import pint
-
-    return pint.UnitRegistry()
-
-
 def _short_units(text: Any) -> str:
     """``"1 / nanometer"`` (napari's pint units) as ``"1/nm"``; other text unchanged."""
     text = "" if text is None else str(text)
-    if not text:
-        return text
-    try:
-        return format(_ureg().Unit(text), "~C")
-    except Exception:  # pint raises several unrelated types for text it cannot parse
-        return text
+    q = quantity(1.0, text)
+    return text if q is None else format(q.units, "~C")
 
 
 def layer_export_signal(data: Any, attributes: dict[str, Any]) -> dict[str, Any]:
