@@ -339,6 +339,10 @@ def test_progress_counts_frames(scan: Path, tmp_path: Path) -> None:
     nt.convert(scan, tmp_path / "p.blo", crop="square", intensity_scaling="minmax",
                progress=seen.append, show_progressbar=False, **SCAN_ARGS)  # fmt: skip
     assert sum(seen) == 2 * 30  # the range pass and the writing pass
+    seen.clear()
+    nt.convert(scan, tmp_path / "p.tvips", progress=seen.append, show_progressbar=False,
+               **SCAN_ARGS)  # fmt: skip
+    assert sum(seen) == 30
 
 
 def test_transformed_array_reads_bounded_sub_tiles(scan: Path, monkeypatch) -> None:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ._source import ExportSource, nav_chunks, run_tiles, tiles
+from ._source import ExportSource, nav_chunks, run_tiles, tile_size, tiles
 from ._transform import Transform
 
 __all__ = ["EXPORTERS", "Exporter", "convert", "known_extensions", "register_exporter"]
@@ -85,10 +85,14 @@ class TransformedArray:
 
     A request is read in sub-tiles of at most :data:`_READ_BYTES` of input, so a binned export
     never holds more than that of the source at once, whatever block size the writer asks for.
+    ``progress(n)`` is called after every ``n`` frames read (from the writer's reading thread).
     """
 
-    def __init__(self, source: ExportSource, transform: Transform) -> None:
+    def __init__(
+        self, source: ExportSource, transform: Transform, progress: Progress | None = None
+    ) -> None:
         self._read = source.reader(transform)
+        self._progress = progress
         self._frame_bytes = int(np.prod(source.frame_shape)) * source.dtype.itemsize
         self.shape: tuple[int, ...] = source.nav_shape + transform.frame_shape
         self.dtype: np.dtype = transform.dtype
@@ -113,6 +117,8 @@ class TransformedArray:
                 slice(r.start + s.start, r.start + s.stop) for r, s in zip(region, sub, strict=True)
             )
             out[sub] = self._read(src)
+            if self._progress is not None:
+                self._progress(tile_size(sub))
         drop = tuple(0 if not isinstance(k, slice) else slice(None) for k in nav)
         return out[(*drop, *sig)]
 
@@ -131,16 +137,13 @@ def write_tvips(
     if source.frames is not None and "frame_index" not in om:
         om["frame_index"] = source.frames.index_map.reshape(-1)
     signal = {
-        "data": source.data if transform.is_identity else TransformedArray(source, transform),
+        "data": TransformedArray(source, transform, progress),
         "axes": source.output_axes(transform),
         "metadata": source.metadata,
         "original_metadata": om,
         "attributes": {"_lazy": True},
     }
-    paths = file_writer(destination, signal, show_progressbar=False)
-    if progress is not None:
-        progress(source.n_frames)
-    return paths
+    return file_writer(destination, signal, show_progressbar=False)
 
 
 def _write_zspy(source: ExportSource, destination: str, **kwargs: Any) -> list[str]:
