@@ -285,6 +285,8 @@ def test_bad_scan_arguments_are_the_readers_errors(scan: Path, tmp_path: Path) -
         nt.convert(scan, tmp_path / "x.zspy", scan_shape=(10, 10), show_progressbar=False)
     with pytest.raises(ValueError, match="scan_step"):
         nt.convert(scan, tmp_path / "x.zspy", scan_step=-1, show_progressbar=False, **SCAN_ARGS)
+    with pytest.raises(ValueError, match="scan_step 'fast'"):
+        nt.convert(scan, tmp_path / "x.zspy", scan_step="fast", show_progressbar=False)
     with pytest.raises(TypeError, match="path of a recording"):
         nt.convert(42, tmp_path / "x.zspy")
     assert sorted(os.listdir(tmp_path)) == ["scan_000.tvips", "scan_001.tvips"]

@@ -208,7 +208,10 @@ def calibrate(source: ExportSource, scan_step: Any, scan_unit: str | None) -> Ex
             for i in nav[-2:]:
                 source.axes[i]["units"] = scan_unit
         return source
-    steps = [float(scan_step)] * 2 if np.ndim(scan_step) == 0 else [float(s) for s in scan_step]
+    try:
+        steps = [float(scan_step)] * 2 if np.ndim(scan_step) == 0 else [float(s) for s in scan_step]
+    except (TypeError, ValueError):
+        steps = []
     if len(steps) != 2 or not all(np.isfinite(s) and s > 0 for s in steps):
         raise ValueError(f"scan_step {scan_step!r} is not one or two positive numbers")
     for i, step in zip(nav[-2:], steps[-len(nav[-2:]) :] if nav else [], strict=False):
