@@ -9,6 +9,7 @@ import pytest
 
 import napari_tvips
 from napari_tvips._napari._reader import read_tvips
+from napari_tvips._record import record_of
 from tvips_bytes import write_recording
 
 napari = pytest.importorskip("napari")
@@ -75,7 +76,7 @@ def test_reslice_in_place_matches_file_reader(widget, rec, winding, hyst) -> Non
     )  # fmt: skip
     for pos in [(0, 0), (0, 7), (1, 3), (4, 5), (5, 7)]:
         np.testing.assert_array_equal(np.asarray(layer.data[pos]), ref[pos])
-    assert layer.metadata["tvips"]["layout"].shape == (6, 8)
+    assert record_of(layer).layout.shape == (6, 8)
 
 
 def test_calibration_units_and_3d_4d_3d(widget) -> None:
@@ -90,9 +91,7 @@ def test_calibration_units_and_3d_4d_3d(widget) -> None:
     w.stack_button.clicked()  # Stack restores the frame stack
     assert layer.data.shape == (N_FRAMES, 9, 10) and viewer.dims.ndim == 3
     assert layer.axis_labels[0] in ("time", "frame")
-    np.testing.assert_array_equal(
-        np.asarray(layer.data[5]), expected(layer.metadata["tvips"]["paths"][0])[5]
-    )
+    np.testing.assert_array_equal(np.asarray(layer.data[5]), expected(record_of(layer).paths[0])[5])
     w._updating = True
     w.extra.value = 2
     w._updating = False
@@ -126,7 +125,7 @@ def test_navigator_worker_and_click(widget, qtbot) -> None:
     frames = series.read_frames(np.arange(series.n_frames)).astype(np.int64)
     yy, xx = np.indices(series.frame_shape)
     bf = np.hypot(yy - det.centre[0], xx - det.centre[1]) <= det.bf_radius
-    ref = frames[:, bf].sum(1)[viewer.layers[0].metadata["tvips"]["index_map"]]
+    ref = frames[:, bf].sum(1)[record_of(viewer.layers[0]).index_map]
     np.testing.assert_allclose(w.navigator_image(), ref, rtol=1e-6)
     assert w.navigator.image is not None and w.navigator.image.shape == (6, 8)
     # a new shape re-indexes the cached values; no new pass
@@ -138,7 +137,7 @@ def test_navigator_worker_and_click(widget, qtbot) -> None:
     # the trace view: clicking sets the first scan frame
     w.on_trace_click(4)
     assert w.start.value == 4 and w.series is not None
-    assert viewer.layers[0].metadata["tvips"]["layout"].start == 4
+    assert record_of(viewer.layers[0]).layout.start == 4
     assert w.trace.marks["start"] == 4 and w.trace.marks["end"] == 4 + 40 - 1
 
 

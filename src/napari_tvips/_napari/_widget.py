@@ -34,6 +34,7 @@ from magicgui.widgets import (
 from napari.layers import Image
 from napari.qt.threading import thread_worker
 
+from .._record import record_of
 from .._scan import ScanLayout
 from .._series import Series
 from .._suggest import Suggestion, suggest_layout
@@ -58,7 +59,7 @@ def _tvips_layers(viewer: Any) -> list[tuple[str, Image]]:
     return [
         (layer.name, layer)
         for layer in viewer.layers
-        if isinstance(layer, Image) and "tvips" in layer.metadata
+        if isinstance(layer, Image) and record_of(layer) is not None
     ]
 
 
@@ -189,7 +190,8 @@ class ScanWidget(Container):
     @property
     def series(self) -> Series | None:
         """The recording of the selected layer."""
-        return None if self._current is None else self._current.metadata["tvips"]["series"]
+        rec = record_of(self._current)
+        return None if rec is None else rec.series
 
     def _key(self) -> tuple[str, ...]:
         series = self.series
@@ -206,10 +208,11 @@ class ScanWidget(Container):
             self.navigator.set_image(None)
             self.trace.set_traces({}, 0)
             return
-        meta = layer.metadata["tvips"]
-        series: Series = meta["series"]
-        layout: ScanLayout | None = meta.get("layout")
-        imap = np.asarray(meta.get("index_map"))
+        rec = record_of(layer)
+        assert rec is not None
+        series: Series = rec.series
+        layout: ScanLayout | None = rec.layout
+        imap = np.asarray(rec.index_map)
         self._updating = True
         try:
             self._scan_mode = imap.ndim >= 2 or (layout is not None and not layout.is_stack)
@@ -300,7 +303,7 @@ class ScanWidget(Container):
         layer.scale = scale
         layer.units = units
         layer.axis_labels = kwargs["axis_labels"]
-        layer.metadata = {**layer.metadata, "tvips": kwargs["metadata"]["tvips"]}
+        layer.metadata = {**layer.metadata, **kwargs["metadata"]}
         layer.contrast_limits = limits
         self._redraw()
         return True
@@ -471,7 +474,10 @@ class ScanWidget(Container):
         layer = self._current
         if values is None or layer is None or not self._scan_mode:
             return None
-        imap = np.asarray(layer.metadata["tvips"]["index_map"])
+        rec = record_of(layer)
+        if rec is None:
+            return None
+        imap = np.asarray(rec.index_map)
         if imap.ndim < 2 or imap.max(initial=0) >= values.n_frames:
             return None
         if imap.ndim > 2:
