@@ -41,11 +41,10 @@ def widget(qtbot, rec: Path) -> tuple[ViewerModel, ScanWidget]:
 
 
 def set_scan(w: ScanWidget, shape, start=0, winding="none", hysteresis=0) -> bool:
-    w._updating = True
-    w.shape_y.value, w.shape_x.value = shape
-    w.start.value, w.winding.value, w.hysteresis.value = start, winding, hysteresis
-    w._updating = False
-    return w.apply_scan()
+    w.model.update(
+        source="manual", shape=shape, start=start, winding=winding, hysteresis=hysteresis
+    )
+    return w.model.message == "" and w.model.source == "manual"
 
 
 def expected(path: Path, **kwargs) -> np.ndarray:
@@ -82,22 +81,25 @@ def test_reslice_in_place_matches_file_reader(widget, rec, winding, hyst) -> Non
 def test_calibration_units_and_3d_4d_3d(widget) -> None:
     viewer, w = widget
     layer = viewer.layers[0]
-    w.scan_step.value, w.scan_unit.value = 2.5, "nm"
-    w.pixel_size.value, w.pixel_unit.value = 0.1, "1/nm"
+    c = w.controls
+    c.scan_step.value = 2.5
+    c.scan_unit.value = "nm"
+    c.scan_unit.native.editingFinished.emit()
+    c.pixel_size.value = 0.1
+    c.pixel_unit.value = "1/nm"
+    c.pixel_unit.native.editingFinished.emit()
     assert set_scan(w, (6, 8), 3)
     assert list(layer.scale) == [2.5, 2.5, 0.1, 0.1]
     assert [str(u) for u in layer.units[:2]] == ["nanometer"] * 2
     assert viewer.dims.ndim == 4 and viewer.dims.axis_labels[:2] == ("scan_y", "scan_x")
-    w.stack_button.clicked()  # Stack restores the frame stack
+    c.stack_button.clicked()  # Stack restores the frame stack
     assert layer.data.shape == (N_FRAMES, 9, 10) and viewer.dims.ndim == 3
     assert layer.axis_labels[0] in ("time", "frame")
     np.testing.assert_array_equal(np.asarray(layer.data[5]), expected(record_of(layer).paths[0])[5])
-    w._updating = True
-    w.extra.value = 2
-    w._updating = False
-    assert set_scan(w, (3, 8), 3)
+    assert set_scan(w, (2, 3, 8), 3)
     assert layer.data.shape == (2, 3, 8, 9, 10) and viewer.dims.ndim == 5
-    w.extra.value = 1
+    assert c.extra.value == 2
+    c.extra.value = 1
     assert layer.data.shape == (3, 8, 9, 10) and viewer.dims.ndim == 4
 
 
@@ -106,11 +108,12 @@ def test_invalid_shape_leaves_layer_and_says_why(widget) -> None:
     layer = viewer.layers[0]
     assert set_scan(w, (6, 8), 3)
     before = (layer.data, tuple(layer.scale), layer.axis_labels)
-    w.shape_y.value = 7  # 3 + 56 > 53 frames
-    assert "out of bounds" in w.message.value and "53 frames" in w.message.value
+    w.controls.shape_y.value = 7  # 3 + 56 > 53 frames
+    msg = w.controls.message.value
+    assert "out of bounds" in msg and "53 frames" in msg and "w_000.tvips" in msg
     assert (layer.data, tuple(layer.scale), layer.axis_labels) == before
-    w.shape_y.value = 6
-    assert w.message.value == "" and layer.data.shape[:2] == (6, 8)
+    w.controls.shape_y.value = 6
+    assert w.controls.message.value == "" and layer.data.shape[:2] == (6, 8)
 
 
 def test_navigator_worker_and_click(widget, qtbot) -> None:
@@ -119,26 +122,33 @@ def test_navigator_worker_and_click(widget, qtbot) -> None:
     worker = w.compute_navigator()
     with qtbot.waitSignal(worker.finished, timeout=20000):
         pass
-    qtbot.waitUntil(lambda: w._values() is not None and w._values().complete, timeout=20000)
-    det = w.detector()
+    qtbot.waitUntil(
+        lambda: w.model.values() is not None and w.model.values().complete, timeout=20000
+    )
+    det = w.model.detector()
     series = w.series
     frames = series.read_frames(np.arange(series.n_frames)).astype(np.int64)
     yy, xx = np.indices(series.frame_shape)
     bf = np.hypot(yy - det.centre[0], xx - det.centre[1]) <= det.bf_radius
     ref = frames[:, bf].sum(1)[record_of(viewer.layers[0]).index_map]
     np.testing.assert_allclose(w.navigator_image(), ref, rtol=1e-6)
-    assert w.navigator.image is not None and w.navigator.image.shape == (6, 8)
+    assert w.navigator.image.image is not None and w.navigator.image.image.shape == (6, 8)
     # a new shape re-indexes the cached values; no new pass
     set_scan(w, (5, 8), 3, "x", 1)
     assert w.compute_navigator() is None and w.navigator_image().shape == (5, 8)
     w.on_navigator_click(2, 5)
     assert viewer.dims.current_step[:2] == (2, 5)
-    assert w.navigator.marker == (2, 5)
-    # the trace view: clicking sets the first scan frame
-    w.on_trace_click(4)
-    assert w.start.value == 4 and w.series is not None
-    assert record_of(viewer.layers[0]).layout.start == 4
-    assert w.trace.marks["start"] == 4 and w.trace.marks["end"] == 4 + 40 - 1
+    assert w.navigator.image.marker == (2, 5)
+    imap = record_of(viewer.layers[0]).index_map
+    assert w.trace.view.current == imap[2, 5]
+    # the trace: a click selects a frame; only the explicit button moves the first scan frame
+    w.trace._clicked(4)
+    assert w.controls.start.value == 3 and record_of(viewer.layers[0]).layout.start == 3
+    assert w.trace.start_button.enabled
+    w.trace.view.selected = 4
+    w.trace.start_button.clicked()
+    assert w.controls.start.value == 4 and record_of(viewer.layers[0]).layout.start == 4
+    assert w.trace.view.marks["start"] == 4 and w.trace.view.marks["end"] == 4 + 40 - 1
 
 
 def test_suggest_shown_then_accepted(tmp_path: Path, qtbot) -> None:
@@ -152,10 +162,12 @@ def test_suggest_shown_then_accepted(tmp_path: Path, qtbot) -> None:
     qtbot.addWidget(w.native)
     sug = w.suggest()
     assert sug.shape == (5, 5) and sug.start == 3
-    assert "start 3" in w.suggestion.value
+    assert "5 x 5 from rotidx, first scan frame 3" in w.controls.suggestion.value
     assert viewer.layers[0].ndim == 3  # never applied silently
+    assert w.controls.accept_button.enabled
     assert w.accept_suggestion()
     assert viewer.layers[0].data.shape == (5, 5, 6, 6)
+    assert not w.controls.accept_button.enabled  # accepted: nothing left to accept
 
 
 def test_refresh_keeps_scan_parameters(tmp_path: Path, qtbot) -> None:
@@ -168,12 +180,10 @@ def test_refresh_keeps_scan_parameters(tmp_path: Path, qtbot) -> None:
     qtbot.addWidget(w.native)
     assert set_scan(w, (3, 4), 0, "x", 0)
     write_recording(tmp_path / "g", frames)  # the recording grew
-    w._updating = True
-    w.shape_y.value = 5
-    w._updating = False
-    w.refresh_button.clicked()
+    w.model.shape = (5, 4)
+    w.controls.refresh_button.clicked()
     layer = viewer.layers[0]
-    assert layer.data.shape == (5, 4, 4, 4) and w.winding.value == "x"
+    assert layer.data.shape == (5, 4, 4, 4) and w.controls.winding.value == "x"
     np.testing.assert_array_equal(np.asarray(layer.data[4, 0]), frames[19])
 
 
@@ -187,7 +197,9 @@ def test_end_to_end_demo(make_napari_viewer, tmp_path: Path, qtbot) -> None:
     viewer.open(str(path), plugin="napari-tvips")
     _dock, w = viewer.window.add_plugin_dock_widget("napari-tvips", "TVIPS scan")
     assert isinstance(w, ScanWidget) and w.layer.value is viewer.layers[0]
-    qtbot.waitUntil(lambda: w._values() is not None and w._values().complete, timeout=30000)
+    qtbot.waitUntil(
+        lambda: w.model.values() is not None and w.model.values().complete, timeout=30000
+    )
     qtbot.waitUntil(lambda: w._worker is None, timeout=30000)
     sug = w.suggest()
     assert (sug.shape, sug.start, sug.winding, sug.hysteresis) == ((16, 20), 5, "x", 1)
