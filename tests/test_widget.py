@@ -10,6 +10,7 @@ import pytest
 import napari_tvips
 from napari_tvips._napari._reader import read_tvips
 from napari_tvips._record import record_of
+from scan_files import scan_file
 from tvips_bytes import write_recording
 
 napari = pytest.importorskip("napari")
@@ -214,3 +215,85 @@ def test_end_to_end_demo(make_napari_viewer, tmp_path: Path, qtbot) -> None:
     assert viewer.dims.current_step[:2] == (3, 7)
     shot = viewer.screenshot(canvas_only=True, flash=False)
     assert shot[..., :3].max() > 0
+
+
+@pytest.mark.napari
+@pytest.mark.parametrize(
+    ("repeat_every", "drop"),
+    [(97, ()), (97, (40,)), (0, (7, 300))],
+    ids=["repeated", "repeated+missing", "missing"],
+)
+def test_header_map_in_the_gui(
+    make_napari_viewer, tmp_path: Path, qtbot, repeat_every: int, drop: tuple
+) -> None:
+    """rotidx repeating (~1%), missing frames, dropping after the scan: Suggest + Accept."""
+    f = scan_file(tmp_path, repeat_every=repeat_every, drop=drop)
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(f.path), plugin="napari-tvips")
+    _dock, w = viewer.window.add_plugin_dock_widget("napari-tvips", "TVIPS scan")
+    qtbot.waitUntil(lambda: w._worker is None and not w.model.pass_needed, timeout=30000)
+    w.controls.suggest_button.clicked()
+    text = w.controls.suggestion.value
+    assert f"24 x 24 from rotidx, first scan frame 5; {f.repeated} repeated" in text
+    assert f"{len(drop)} missing; 3 frames after the scan" in text
+    assert "winding x, hysteresis 2" in text
+    reslices = w.reslices
+    w.controls.accept_button.clicked()
+    assert w.reslices == reslices + 1 and not w.controls.accept_button.enabled
+    assert w.controls.source.value == "headers" and not w.controls.shape_y.enabled
+    layer = viewer.layers[0]
+    rec = record_of(layer)
+    assert rec.layout_source == "headers" and layer.data.shape == (24, 24, 32, 32)
+    for pos in [(0, 0), (1, 0), (5, 17), (23, 23)]:
+        np.testing.assert_array_equal(np.asarray(layer.data[pos]), f.truth[pos])
+    bf = w.model.values().channel("bf")
+    np.testing.assert_array_equal(w.navigator.image.image, bf[rec.index_map])
+    auto = napari_tvips.file_reader(f.path, scan_shape="auto", winding_scan_axis="x", hysteresis=2)
+    np.testing.assert_array_equal(auto[0]["data"], f.truth)
+
+
+def test_typing_commits_once(widget, qtbot) -> None:
+    """Typing "64" in scan rows re-slices once, to 64, when the edit is committed."""
+    from qtpy.QtCore import Qt
+
+    viewer, w = widget
+    set_scan(w, (6, 8), 3)
+    before = w.reslices
+    box = w.controls.shape_x.native
+    box.selectAll()
+    qtbot.keyClicks(box, "4")
+    qtbot.keyClick(box, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(box, "12")  # 3 + 6 x 12 > 53: not applied, says why
+    assert w.reslices == before  # nothing while typing
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert w.reslices == before and "out of bounds" in w.controls.message.value
+    box.selectAll()
+    qtbot.keyClicks(box, "5")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert w.reslices == before + 1 and viewer.layers[0].data.shape[:2] == (6, 5)
+    unit = w.controls.scan_unit.native
+    unit.selectAll()
+    qtbot.keyClicks(unit, "nm")
+    assert w.reslices == before + 1
+    unit.editingFinished.emit()
+    assert w.reslices == before + 2 and str(viewer.layers[0].units[0]) == "nanometer"
+
+
+def test_tooltips_hints_and_trace_axis(widget) -> None:
+    viewer, w = widget
+    from magicgui.widgets import Container as MContainer
+
+    def leaves(c):
+        for x in c:
+            yield from leaves(x) if isinstance(x, MContainer) else [x]
+
+    missing = [x.label or x.text for x in leaves(w) if not x.tooltip and x.visible
+               and type(x).__name__ != "Label"]  # fmt: skip
+    assert missing == []
+    assert w.navigator.image.image is None and "Suggest" in w.navigator.image.hint  # stack
+    set_scan(w, (6, 8), 3)
+    assert "Compute navigator" in w.navigator.image.hint
+    assert w.trace.view.marks == {"start": 3, "end": 50}
+    viewer.dims.set_current_step(0, 2)
+    viewer.dims.set_current_step(1, 1)
+    assert w.trace.view.current == record_of(viewer.layers[0]).index_map[2, 1]

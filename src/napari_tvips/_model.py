@@ -278,12 +278,12 @@ class ScanModel:
                 imap = layout.index_map(series.n_frames)
         except ValueError as exc:
             raise ValueError(f"{series.parts[0].path}: {exc}") from exc
-        scan = self.source != "stack"
+        step = self.scan_step if self.scan_step > 0 else 1.0 if self.scan_unit != "pixel" else 0
         return Reslice(
             imap,
             layout,
             self.source,
-            self.scan_step if scan and self.scan_step > 0 else None,
+            step if self.source != "stack" and step > 0 else None,
             self.scan_unit,
             self.signal_scale if self.signal_scale > 0 else None,
             self.signal_unit,
