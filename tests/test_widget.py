@@ -297,3 +297,36 @@ def test_tooltips_hints_and_trace_axis(widget) -> None:
     viewer.dims.set_current_step(0, 2)
     viewer.dims.set_current_step(1, 1)
     assert w.trace.view.current == record_of(viewer.layers[0]).index_map[2, 1]
+
+
+@pytest.mark.napari
+def test_fits_a_laptop_screen(make_napari_viewer, tmp_path: Path, qtbot) -> None:
+    """1366 x 768: the dock scrolls, is narrow, and a long message never resizes the window."""
+    from qtpy.QtWidgets import QApplication
+
+    demo = pytest.importorskip("napari_tvips._demo")
+    path = demo.write_demo(tmp_path, scan_shape=(16, 16), frame_shape=(32, 32))
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1366, 768)
+    viewer.open(str(path), plugin="napari-tvips")
+    dock, w = viewer.window.add_plugin_dock_widget("napari-tvips", "TVIPS scan")
+    QApplication.processEvents()
+    size, dock_width = window.size(), dock.width()
+    assert size.height() <= 768 and dock_width < 0.3 * size.width()
+    canvas = viewer.window._qt_viewer.canvas.native
+    assert canvas.width() > 0.4 * size.width()
+    # every control is inside the scroll area, which scrolls when the dock is short
+    assert w.scroll.verticalScrollBar().maximum() > 0
+    for widget in (w.controls.suggest_button, w.navigator.image, w.trace.view,
+                   w.controls.pixel_unit):  # fmt: skip
+        native = getattr(widget, "native", widget)
+        assert w.scroll.widget().isAncestorOf(native)
+        w.scroll.ensureWidgetVisible(native)
+        QApplication.processEvents()
+        assert native.visibleRegion().boundingRect().height() > 0
+    w.model.update(source="manual", shape=(9999, 9999), start=12345)  # a very long reason
+    assert len(w.controls.message.value) > 150 and w.controls.message.visible
+    QApplication.processEvents()
+    assert window.size() == size and dock.width() == dock_width
+    assert w.controls.message.native.width() <= w.scroll.viewport().width()

@@ -21,7 +21,7 @@ __all__ = ["Navigator"]
 
 
 class Navigator(Container):
-    """Detector radii, channel, "Compute navigator", progress and the clickable image.
+    """The clickable image, "Compute navigator", progress, channel and detector radii.
 
     Parameters
     ----------
@@ -65,19 +65,19 @@ class Navigator(Container):
             spin.changed.connect(self._radii_changed)
         self.channel.changed.connect(self._channel_changed)
         self.compute_button.clicked.connect(on_compute)
+        self.image = ImageView(on_click=on_click)
+        self.image.setToolTip("Virtual image of the scan; click a position to show its pattern")
         self.extend(
             [
+                self.compute_button,
+                self.progress,
                 self.channel,
                 self.bf_radius,
                 self.adf_inner,
                 self.adf_outer,
-                self.compute_button,
-                self.progress,
             ]
         )
-        self.image = ImageView(on_click=on_click)
-        self.image.setToolTip("Virtual image of the scan; click a position to show its pattern")
-        self.native.layout().addWidget(self.image)
+        self.native.layout().insertWidget(0, self.image)
         self.on_compute: Callable[[], object] = on_compute
         model.events.params.connect(self.sync)
         self.sync()
