@@ -31,14 +31,19 @@ def index_map_for(
     hysteresis: int = 0,
 ) -> np.ndarray:
     """Index map (navigation shape -> frame index) for RosettaSciIO's scan arguments."""
-    if scan_shape is None:
-        return ScanLayout().index_map(series.n_frames)
-    if isinstance(scan_shape, str):
-        if scan_shape != "auto":
-            raise ValueError(f"Invalid scan_shape {scan_shape!r}: use a tuple of ints or 'auto'")
-        return auto_layout(series.frame_headers(), winding_scan_axis, hysteresis)[0]
-    layout = ScanLayout(as_shape(scan_shape), scan_start_frame, winding_scan_axis, hysteresis)
-    return layout.index_map(series.n_frames)
+    try:
+        if scan_shape is None:
+            return ScanLayout().index_map(series.n_frames)
+        if isinstance(scan_shape, str):
+            if scan_shape != "auto":
+                raise ValueError(
+                    f"Invalid scan_shape {scan_shape!r}: use a tuple of ints or 'auto'"
+                )
+            return auto_layout(series.frame_headers(), winding_scan_axis, hysteresis)[0]
+        layout = ScanLayout(as_shape(scan_shape), scan_start_frame, winding_scan_axis, hysteresis)
+        return layout.index_map(series.n_frames)
+    except ValueError as exc:  # the same type rsciio raises, naming the file
+        raise type(exc)(f"{series.parts[0].path}: {exc}") from exc
 
 
 def file_reader(
