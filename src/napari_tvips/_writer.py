@@ -7,9 +7,9 @@ at most ``max_file_size`` bytes, and writes them safely:
 
 1. every part is written to a hidden temporary file in the target folder with ``os.pwritev`` of
    (frame header, frame) iovec pairs, many frames per call, never interleaving copies;
-2. only when every byte is written are the temporaries renamed over the old parts (each old part
-   hard-linked aside first, so a failure while renaming restores the old set);
-3. higher-numbered parts of an older recording of the same name are removed last.
+2. only when every byte is written are the temporaries renamed over the old parts and
+   higher-numbered parts of an older recording of the same name removed, by
+   :func:`napari_tvips._install.installing` (a failure while renaming restores the old set).
 
 Any failure (exception, full disk, ``KeyboardInterrupt``) leaves the previous set untouched and no
 temporary files behind. Because nothing is renamed before all data is written, the data may be
@@ -19,12 +19,10 @@ this module holds no napari or Qt code.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
 import re
-import secrets
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,16 +36,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from ._format import (
+    CALIBRATION_UNIT_BYTES,
     FRAME_FIELDS,
     MAIN_HEADER_BYTES,
     RSCIIO_FRAME_HEADER_BYTES,
     SUPPORTED_BITS_PER_PIXEL,
     V1_FRAME_HEADER_BYTES,
     WRITER_DUMMY,
+    ScanCalibration,
     frame_fields_end,
     frame_header_dtype,
+    has_calibration,
     main_header_bytes,
+    pack_calibration,
 )
+from ._install import installing
 
 __all__ = ["file_writer", "parse_time_zone", "part_paths"]
 
@@ -112,14 +115,22 @@ def _get(tree: Mapping[str, Any] | None, path: str) -> Any:
     return node
 
 
-def _header_int(value: float, what: str) -> int:
-    """An unsigned 32-bit header value from ``value``, warning when it is changed."""
+_KEPT_NOTE = " (napari-tvips keeps the exact value in its calibration block; other readers see"
+
+
+def _header_int(value: float, what: str, kept: bool = False) -> int:
+    """An unsigned 32-bit header value from ``value``, warning when it is changed.
+
+    ``kept`` says the exact value is also recorded in the calibration block (said in the warning).
+    """
+    note = f"{_KEPT_NOTE} the header's)" if kept else ""
     if not math.isfinite(value):
-        warnings.warn(f"{what} is {value}; written as 0", UserWarning, stacklevel=4)
+        warnings.warn(f"{what} is {value}; written as 0{note}", UserWarning, stacklevel=4)
         return 0
     if value < 0:
         warnings.warn(
-            f"{what} is negative ({value:g}); the TVIPS header field is unsigned, written as 0",
+            f"{what} is negative ({value:g}); the TVIPS header field is unsigned, written as 0"
+            f"{note}",
             UserWarning,
             stacklevel=4,
         )
@@ -128,11 +139,18 @@ def _header_int(value: float, what: str) -> int:
     if not math.isclose(rounded, value, rel_tol=1e-9, abs_tol=1e-6):
         warnings.warn(
             f"{what} {value:g} cannot be stored exactly in the integer TVIPS header field; "
-            f"written as {rounded}",
+            f"written as {rounded}{note}",
             UserWarning,
             stacklevel=4,
         )
     return int(rounded)
+
+
+def _fits_header(value: float) -> bool:
+    """True when the integer header field holds ``value`` exactly (as ``_header_int`` checks)."""
+    if not math.isfinite(value) or value < 0 or value > _U32_MAX:
+        return False
+    return math.isclose(round(value), value, rel_tol=1e-9, abs_tol=1e-6)
 
 
 def parse_time_zone(name: object) -> tzinfo:
@@ -285,9 +303,14 @@ def _consistent_header(
 
 
 def _scales(
-    axes: Sequence[Mapping[str, Any]], orig: Mapping[str, Any] | None
-) -> tuple[int, int, int, int | None]:
-    """``(pixelsize, offsetx, offsety, unit kind)`` of the main header from the signal axes."""
+    axes: Sequence[Mapping[str, Any]], orig: Mapping[str, Any] | None, frame_mode: int
+) -> tuple[int, int, int, bool]:
+    """``(pixelsize, offsetx, offsety, exact)`` of the main header from the signal axes.
+
+    ``exact`` is true when the header and the frames' mode give back the signal axes (pixel
+    size and offsets whole numbers of nm or 1/nm, one size for x and y); otherwise the writer
+    records the axes in the calibration block and the warnings say so.
+    """
     ax_y, ax_x = (axes[-2], axes[-1]) if axes else ({}, {})
     units = ax_y.get("units")
     kind = _unit_kind(units)
@@ -298,30 +321,40 @@ def _scales(
         conv = _convert(raw, ax.get("units", units), target) if target else None
         values.append(raw if conv is None else conv)
     size_x, size_y, off_x, off_y = values
+    same_size = math.isclose(size_x, size_y, rel_tol=1e-6)
+    exact = not axes or (
+        target is not None
+        and kind == frame_mode
+        and same_size
+        and size_x != 0
+        and all(_fits_header(v) for v in values)
+    )
+    kept = not exact
     if target is None:
         if orig is not None:
             logger.info("signal units %r are not a length; pixel size kept from the header", units)
-            return (int(orig["pixelsize"]), int(orig["offsetx"]), int(orig["offsety"]), None)
+            return (int(orig["pixelsize"]), int(orig["offsetx"]), int(orig["offsety"]), exact)
         if axes:
             warnings.warn(
                 f"signal axis units {units!r} are neither a length nor an inverse length; "
-                "pixel size and offsets written as they are",
+                "pixel size and offsets written as they are to the header (and exactly to "
+                "napari-tvips' calibration block)",
                 UserWarning,
                 stacklevel=3,
             )
-    elif not math.isclose(size_x, size_y, rel_tol=1e-6):
+    elif not same_size:
         warnings.warn(
             f"TVIPS stores one pixel size; the x scale {size_x:g} is written, the y scale "
-            f"{size_y:g} is not",
+            f"{size_y:g} is not{_KEPT_NOTE} the x scale)",
             UserWarning,
             stacklevel=3,
         )
     unit_text = f" {target}" if target else ""
     return (
-        _header_int(size_x, f"pixel size{unit_text}"),
-        _header_int(off_x, f"x offset{unit_text}"),
-        _header_int(off_y, f"y offset{unit_text}"),
-        kind,
+        _header_int(size_x, f"pixel size{unit_text}", kept),
+        _header_int(off_x, f"x offset{unit_text}", kept),
+        _header_int(off_y, f"y offset{unit_text}", kept),
+        exact,
     )
 
 
@@ -376,6 +409,7 @@ def _frame_columns(
     kept: dict[str, np.ndarray],
     reference: dict[str, Any],
     explicit: bool,
+    scan_nx: int | None,
 ) -> dict[str, Any]:
     metadata = signal.get("metadata") or {}
     axes = signal.get("axes") or []
@@ -383,6 +417,12 @@ def _frame_columns(
     columns: dict[str, Any] = dict(kept)
     columns.setdefault("num", 0)
     columns.setdefault("rotidx", lambda idx: idx + 1)
+    if scan_nx is not None:
+        # a scan is written in C order: number it (rotidx, EM-Scan positions) so that
+        # rsciio's and our scan_shape="auto" and LiberTEM find it again
+        columns["rotidx"] = lambda idx: idx + 1
+        columns["scan_x"] = lambda idx: (idx % scan_nx).astype(np.float32)
+        columns["scan_y"] = lambda idx: (idx // scan_nx).astype(np.float32)
     if explicit or "mode" not in kept:
         columns["mode"] = mode
     sources = {
@@ -424,16 +464,102 @@ def _frame_columns(
     return columns
 
 
+def _unit_text(units: object, what: str) -> str | None:
+    """``units`` as the calibration block holds them (pint's short form when too long)."""
+    text = "" if units is None else str(units).strip()
+    if len(text.encode("utf-8")) <= CALIBRATION_UNIT_BYTES and "\0" not in text:
+        return text
+    q = _quantity(1.0, text)
+    if q is not None:
+        short = f"{q.units:~}"
+        if len(short.encode("utf-8")) <= CALIBRATION_UNIT_BYTES:
+            return short
+    warnings.warn(
+        f"{what} unit {text!r} is longer than the {CALIBRATION_UNIT_BYTES} bytes the "
+        "calibration block holds; not recorded",
+        UserWarning,
+        stacklevel=5,
+    )
+    return None
+
+
+def _number(value: object, default: float) -> float:
+    return default if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _axis_pair(
+    ax_y: Mapping[str, Any], ax_x: Mapping[str, Any], what: str
+) -> tuple[tuple[float, float] | None, tuple[float, float] | None, str | None]:
+    """``(scale, offset, unit)`` of two axes in the y axis' unit, for the calibration block."""
+    unit = ax_y.get("units")
+    scale = [_number(ax_y.get("scale"), 1.0), _number(ax_x.get("scale"), 1.0)]
+    offset = [_number(ax_y.get("offset"), 0.0), _number(ax_x.get("offset"), 0.0)]
+    if str(ax_x.get("units") or "") != str(unit or ""):
+        conv = [_convert(v, ax_x.get("units"), str(unit)) for v in (scale[1], offset[1])]
+        if None in conv:
+            warnings.warn(
+                f"{what} x axis unit {ax_x.get('units')!r} differs from the y axis unit "
+                f"{unit!r} and cannot be converted; recorded as if it were {unit!r}",
+                UserWarning,
+                stacklevel=4,
+            )
+        else:
+            scale[1], offset[1] = conv  # type: ignore[assignment]
+    good_scale = all(math.isfinite(v) and v != 0 for v in scale)
+    if not good_scale:
+        warnings.warn(
+            f"{what} scale {tuple(scale)} is zero or not finite; not recorded",
+            UserWarning,
+            stacklevel=4,
+        )
+    good_offset = all(math.isfinite(v) for v in offset)
+    return (
+        (scale[0], scale[1]) if good_scale else None,
+        (offset[0], offset[1]) if good_offset else None,
+        _unit_text(unit, what),
+    )
+
+
+def _calibration(
+    axes: Sequence[Mapping[str, Any]], nav_shape: tuple[int, ...], signal_exact: bool
+) -> ScanCalibration | None:
+    """What the calibration block records, or ``None`` when the header says it all.
+
+    A block is written for 2-D navigation (the scan shape, step, offset and unit) and whenever
+    the header cannot give back the signal axes; it then also holds the signal axes exactly.
+    """
+    scan = len(nav_shape) == 2
+    if not scan and signal_exact:
+        return None
+    fields: dict[str, Any] = {}
+    if scan:
+        fields["scan_shape"] = (int(nav_shape[0]), int(nav_shape[1]))
+        if len(axes) == 4:
+            step, offset, unit = _axis_pair(axes[0], axes[1], "scan")
+            fields.update(scan_step=step, scan_offset=offset, scan_unit=unit)
+    if len(axes) >= 2:
+        scale, offset, unit = _axis_pair(axes[-2], axes[-1], "signal")
+        fields.update(signal_scale=scale, signal_offset=offset, signal_unit=unit)
+    return ScanCalibration(**fields)
+
+
 def _main_header(
     signal: Mapping[str, Any],
     orig: Mapping[str, Any] | None,
     dims: tuple[int, int, np.dtype, int, int],
-    mode: int | None,
+    modes: tuple[int | None, int],
+    nav_shape: tuple[int, ...],
 ) -> bytes:
+    """The main header; ``modes`` are the unit guess (or explicit mode) and the frames' mode."""
     dimy, dimx, dtype, version, fhb = dims
+    mode, frame_mode = modes
     metadata = signal.get("metadata") or {}
     axes = signal.get("axes") or []
-    pixelsize, offsetx, offsety, _kind = _scales(axes, orig)
+    pixelsize, offsetx, offsety, exact = _scales(axes, orig, frame_mode)
+    filler = WRITER_DUMMY
+    if orig is not None and "dummy" in orig and not has_calibration(bytes(orig["dummy"])):
+        filler = bytes(orig["dummy"])
+    block = _calibration(axes, nav_shape, exact)
     tem = "Acquisition_instrument.TEM."
     energy = _get(metadata, tem + "beam_energy")
     if energy is not None:
@@ -465,7 +591,7 @@ def _main_header(
         "ht": ht,
         "magtotal": _header_int(magtotal, "magnification / camera length"),
         "frameheaderbytes": fhb,
-        "dummy": bytes(orig["dummy"]) if orig is not None and "dummy" in orig else WRITER_DUMMY,
+        "dummy": filler if block is None else pack_calibration(block, filler),
     }
     return main_header_bytes(values)
 
@@ -528,11 +654,15 @@ def _plan(
         fhb = max(RSCIIO_FRAME_HEADER_BYTES + extra, frame_fields_end(kept))
         if orig is not None and int(orig.get("version", 2)) == 2:
             fhb = max(fhb, int(orig["frameheaderbytes"]))
-    columns = _frame_columns(signal, frame_mode, kept, reference, mode is not None)
+    scan_nx = nav_shape[1] if len(nav_shape) == 2 else None
+    columns = _frame_columns(signal, frame_mode, kept, reference, mode is not None, scan_nx)
     field_fhb = fhb
     if version == 1 and orig is not None and int(orig.get("version", 0)) == 1:
         field_fhb = int(orig["frameheaderbytes"])  # unused by readers; kept as read
-    header = _main_header(signal, orig, (*frame_shape, dtype, version, field_fhb), mode or guessed)
+    header = _main_header(
+        signal, orig, (*frame_shape, dtype, version, field_fhb), (mode or guessed, frame_mode),
+        nav_shape,
+    )  # fmt: skip
     plan = _Plan(nav_shape, frame_shape, dtype, version, fhb, header, columns, [])
     plan.part_frames = _split(n, plan.record_bytes, max_file_size)
     plan.paths = part_paths(filename, len(plan.part_frames))
@@ -674,11 +804,6 @@ def _write_dask(writer: _RecordWriter, data: Any, plan: _Plan) -> None:
     da.store(data, writer, lock=False, compute=True)
 
 
-def _temp_name(path: str, kind: str) -> str:
-    folder, name = os.path.split(path)
-    return os.path.join(folder, f".{name}.{kind}-{secrets.token_hex(4)}")
-
-
 def _stale_parts(paths: list[str]) -> list[str]:
     """Parts numbered beyond the new set's last part, with the same base name."""
     folder, first = os.path.split(paths[0])
@@ -693,45 +818,6 @@ def _stale_parts(paths: list[str]) -> list[str]:
         for name in names
         if (m := pattern.match(name)) and int(m[1]) >= len(paths)
     )
-
-
-def _install(temps: list[str], paths: list[str]) -> None:
-    """Rename the temporaries over ``paths``; on failure put every old part back.
-
-    Each old part is kept aside first: as a hard link where the file system has them (the old
-    name stays valid until replaced), else by renaming it. Either way a failure at any point
-    restores the previous set.
-    """
-    backups: dict[str, str] = {}
-    moved: set[str] = set()
-    done: list[str] = []
-    try:
-        for path in paths:
-            if os.path.lexists(path):
-                backup = _temp_name(path, "old")
-                try:
-                    os.link(path, backup)
-                except OSError:  # no hard links here: move the old part aside instead
-                    os.rename(path, backup)
-                    moved.add(path)
-                backups[path] = backup
-        for temp, path in zip(temps, paths, strict=True):
-            os.replace(temp, path)
-            done.append(path)
-    except BaseException:
-        for path in reversed(paths):
-            try:
-                if path in backups and (path in done or path in moved):
-                    os.rename(backups.pop(path), path)
-                elif path in done:
-                    os.unlink(path)
-            except OSError:
-                logger.exception("could not restore %s", path)
-        raise
-    finally:
-        for backup in backups.values():
-            with contextlib.suppress(OSError):
-                os.unlink(backup)
 
 
 def file_writer(
@@ -779,20 +865,26 @@ def file_writer(
         For pixel types TVIPS cannot store (floats, signed integers).
     """
     plan = _plan(filename, signal, max_file_size, version, frame_header_extra_bytes, mode)
-    data = signal["data"]
-    temps: list[str] = []
-    fds: list[int] = []
-    writer: _RecordWriter | None = None
     from tqdm import tqdm
 
     progress = tqdm(
         total=plan.n_frames, unit="frame", disable=not show_progressbar, desc="Writing TVIPS"
     )
     try:
-        for path in plan.paths:
-            temp = _temp_name(path, "tmp")
+        with installing(plan.paths, stale=_stale_parts(plan.paths)) as temps:
+            _write_parts(plan, signal["data"], temps, progress)
+    finally:
+        progress.close()
+    return plan.paths
+
+
+def _write_parts(plan: _Plan, data: Any, temps: list[str], progress: Any) -> None:
+    """Create the parts at ``temps`` and write the main header and every record into them."""
+    fds: list[int] = []
+    writer: _RecordWriter | None = None
+    try:
+        for temp in temps:
             fds.append(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
-            temps.append(temp)
         os.pwrite(fds[0], plan.main_header, 0)
         writer = _RecordWriter(plan, fds, progress)
         if isinstance(data, np.ndarray):
@@ -801,25 +893,9 @@ def file_writer(
             _write_dask(writer, data, plan)
         else:
             _write_lazy(writer, data, plan)
-        writer.close()
-        _install(temps, plan.paths)
-        temps = []
-    except BaseException:
+    finally:
         if writer is not None:
             writer.close()
         else:
             for fd in fds:
                 os.close(fd)
-        raise
-    finally:
-        progress.close()
-        for temp in temps:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-    for stale in _stale_parts(plan.paths):
-        try:
-            os.unlink(stale)
-            logger.info("removed %s, a part of the recording this one replaced", stale)
-        except OSError as exc:
-            warnings.warn(f"could not remove old part {stale}: {exc}", UserWarning, stacklevel=2)
-    return plan.paths
