@@ -99,7 +99,7 @@ def test_layer_tuple(recording: Path, frames: np.ndarray) -> None:
     assert kwargs["axis_labels"] == ["time", "ky", "kx"]
     lo, hi = kwargs["contrast_limits"]
     assert frames.min() <= lo < hi <= frames.max()
-    assert "translate" not in kwargs  # the time axis starts at 0
+    assert kwargs["translate"] == [0.0, 0.0, 0.0]  # the time axis starts at 0
     rec = record_of(kwargs["metadata"])
     assert isinstance(rec, TvipsRecord) and rec.layout_source == "stack" and not rec.is_scan
     assert [Path(p).name for p in rec.paths] == [f"rec_00{i}.tvips" for i in range(3)]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._series import Series, find_parts
-from ._layers import layer_data_tuple
+from ._layers import layer_data_tuple, saved_layout
 
 __all__ = ["napari_get_reader", "read_tvips"]
 
@@ -41,8 +41,26 @@ def napari_get_reader(path: PathLike | Sequence[PathLike]) -> Callable[..., list
     return read_tvips
 
 
+def _layer(series: Series) -> tuple[Any, dict[str, Any], str]:
+    """The frame stack, or the scan a napari-tvips save recorded, with its calibration."""
+    layout = saved_layout(series)
+    cal = series.calibration
+    if layout is None or cal is None:
+        return layer_data_tuple(series)
+    return layer_data_tuple(
+        series,
+        layout,
+        scan_step=cal.scan_step,
+        scan_unit=cal.scan_unit or "pixel",
+    )
+
+
 def read_tvips(path: PathLike | Sequence[PathLike]) -> list[tuple[Any, dict[str, Any], str]]:
-    """Open each distinct recording among ``path`` as one lazy image layer (the frame stack)."""
+    """Open each distinct recording among ``path`` as one lazy image layer.
+
+    The layer is the frame stack, or, for a recording napari-tvips saved from a scan, that scan
+    with its saved calibration (scan step and unit, exact pattern pixel size and offsets).
+    """
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
     seen: set[Path] = set()
     layers = []
@@ -51,5 +69,5 @@ def read_tvips(path: PathLike | Sequence[PathLike]) -> list[tuple[Any, dict[str,
         if first in seen:
             continue
         seen.add(first)
-        layers.append(layer_data_tuple(Series(p)))
+        layers.append(_layer(Series(p)))
     return layers

@@ -169,6 +169,7 @@ class ScanWidget(Container):
         layer.scale = kwargs["scale"]
         layer.units = kwargs["units"]
         layer.axis_labels = kwargs["axis_labels"]
+        layer.translate = kwargs["translate"]
         layer.metadata = {**layer.metadata, **kwargs["metadata"]}
         layer.contrast_limits = limits
         self.reslices += 1
