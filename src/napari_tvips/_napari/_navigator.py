@@ -21,7 +21,7 @@ __all__ = ["Navigator"]
 
 
 class Navigator(Container):
-    """The clickable image, "Compute navigator", progress, channel and detector radii.
+    """The clickable image, "Compute navigator" and progress; channel and radii in :attr:`settings`.
 
     Parameters
     ----------
@@ -67,17 +67,12 @@ class Navigator(Container):
         self.compute_button.clicked.connect(on_compute)
         self.image = ImageView(on_click=on_click)
         self.image.setToolTip("Virtual image of the scan; click a position to show its pattern")
-        self.extend(
-            [
-                self.compute_button,
-                self.progress,
-                self.channel,
-                self.bf_radius,
-                self.adf_inner,
-                self.adf_outer,
-            ]
-        )
+        self.extend([self.compute_button, self.progress])
         self.native.layout().insertWidget(0, self.image)
+        #: Channel and detector radii, bound here, placed by the widget (below the trace).
+        self.settings = Container(
+            widgets=[self.channel, self.bf_radius, self.adf_inner, self.adf_outer]
+        )
         self.on_compute: Callable[[], object] = on_compute
         model.events.params.connect(self.sync)
         self.sync()

@@ -97,7 +97,14 @@ class ScanWidget(Container):
         self.trace = TracePanel(self.model, on_select=self.on_trace_click)
         top = Container(widgets=[self.layer], labels=True)
         self.body = Container(
-            widgets=[top, self.controls, self.navigator, self.trace, self.controls.calibration]
+            widgets=[
+                top,
+                self.controls,
+                self.navigator,
+                self.trace,
+                self.navigator.settings,
+                self.controls.calibration,
+            ]
         )
         # napari docks ``self.native``: the scroll area must be inside it, so the dock asks for
         # little height and every control stays reachable on a 1280 x 720 screen
