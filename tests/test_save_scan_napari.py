@@ -10,6 +10,7 @@ import pytest
 import napari_tvips as nt
 from napari_tvips._demo import write_demo
 from napari_tvips._record import record_of
+from widget_input import type_calibration
 
 pytestmark = pytest.mark.napari
 
@@ -19,12 +20,7 @@ def _scan_in_widget(viewer, qtbot, shape, start, hysteresis):
     qtbot.waitUntil(lambda: w._worker is None and not w.model.pass_needed, timeout=30000)
     c = w.controls
     w.model.update(source="manual", shape=shape, start=start, winding="x", hysteresis=hysteresis)
-    c.scan_step.value = 2.5
-    c.scan_unit.value = "nm"
-    c.scan_unit.native.editingFinished.emit()
-    c.pixel_size.value = 0.05
-    c.pixel_unit.value = "1/nm"
-    c.pixel_unit.native.editingFinished.emit()
+    type_calibration(c, 2.5, "nm", 0.05, "1/nm")
     assert c.message.value == ""
     return w
 
@@ -70,6 +66,7 @@ def test_saved_scan_opens_as_the_same_scan(
     assert w.controls.winding.value == "none" and w.controls.hysteresis.value == 0
     w.layer.value = viewer.layers[0]
     assert (w.model.winding, w.model.hysteresis) == ("x", 2)
+    qtbot.waitUntil(lambda: w._worker is None and w2._worker is None, timeout=30000)
     # our file_reader and the "auto" scan read the same scan
     auto = nt.file_reader(written[0], scan_shape="auto")[0]["data"]
     np.testing.assert_array_equal(auto, before)

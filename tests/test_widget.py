@@ -12,6 +12,7 @@ from napari_tvips._napari._reader import read_tvips
 from napari_tvips._record import record_of
 from scan_files import scan_file
 from tvips_bytes import write_recording
+from widget_input import type_calibration
 
 napari = pytest.importorskip("napari")
 from napari.components import ViewerModel  # noqa: E402
@@ -83,12 +84,7 @@ def test_calibration_units_and_3d_4d_3d(widget) -> None:
     viewer, w = widget
     layer = viewer.layers[0]
     c = w.controls
-    c.scan_step.value = 2.5
-    c.scan_unit.value = "nm"
-    c.scan_unit.native.editingFinished.emit()
-    c.pixel_size.value = 0.1
-    c.pixel_unit.value = "1/nm"
-    c.pixel_unit.native.editingFinished.emit()
+    type_calibration(c, 2.5, "nm", 0.1, "1/nm")
     assert set_scan(w, (6, 8), 3)
     assert list(layer.scale) == [2.5, 2.5, 0.1, 0.1]
     assert [str(u) for u in layer.units[:2]] == ["nanometer"] * 2
@@ -330,3 +326,4 @@ def test_fits_a_laptop_screen(make_napari_viewer, tmp_path: Path, qtbot) -> None
     QApplication.processEvents()
     assert window.size() == size and dock.width() == dock_width
     assert w.controls.message.native.width() <= w.scroll.viewport().width()
+    qtbot.waitUntil(lambda: w._worker is None, timeout=30000)
