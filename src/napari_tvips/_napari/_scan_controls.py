@@ -12,6 +12,7 @@ it. This module only binds controls to the model: no scan or format logic.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from magicgui.widgets import (
@@ -57,11 +58,14 @@ class ScanControls(Container):
     ----------
     model : ScanModel
         The model the controls edit and follow.
+    on_refresh : callable, optional
+        What *Refresh* does (default: ``model.refresh``).
     """
 
-    def __init__(self, model: ScanModel) -> None:
+    def __init__(self, model: ScanModel, on_refresh: Callable[[], object] | None = None) -> None:
         super().__init__(labels=True)
         self.model: ScanModel = model
+        self.on_refresh: Callable[[], object] = on_refresh or model.refresh
         self._syncing: bool = False
         self.source = ComboBox(label="layout from", choices=SOURCES, value="stack")
         self.extra = SpinBox(label="scans", min=1, max=_MAX, value=1)
@@ -165,7 +169,7 @@ class ScanControls(Container):
         )
         self.scan_button.clicked.connect(self.apply_scan)
         self.stack_button.clicked.connect(lambda: m.update(source="stack"))
-        self.refresh_button.clicked.connect(m.refresh)
+        self.refresh_button.clicked.connect(lambda: self.on_refresh())
         self.suggest_button.clicked.connect(m.suggest)
         self.accept_button.clicked.connect(m.accept)
         m.events.params.connect(self.sync)

@@ -92,7 +92,7 @@ class ScanWidget(Container):
 
         self.layer = ComboBox(label="Layer", choices=self._layer_choices)
         self.layer.tooltip = "The TVIPS recording (image layer) this panel works on"
-        self.controls = ScanControls(self.model)
+        self.controls = ScanControls(self.model, on_refresh=self.refresh)
         self.navigator = Navigator(self.model, self.on_navigator_click, self.compute_navigator)
         self.trace = TracePanel(self.model, on_select=self.on_trace_click)
         top = Container(widgets=[self.layer], labels=True)
