@@ -327,3 +327,25 @@ def test_fits_a_laptop_screen(make_napari_viewer, tmp_path: Path, qtbot) -> None
     assert window.size() == size and dock.width() == dock_width
     assert w.controls.message.native.width() <= w.scroll.viewport().width()
     qtbot.waitUntil(lambda: w._worker is None, timeout=30000)
+
+
+def test_typing_64_reslices_once_to_64(tmp_path: Path, qtbot) -> None:
+    from qtpy.QtCore import Qt
+
+    frames = np.arange(4100 * 4, dtype=np.uint16).reshape(4100, 2, 2)
+    write_recording(tmp_path / "big", frames)
+    viewer = ViewerModel()
+    for data, kwargs, _ in read_tvips(tmp_path / "big_000.tvips"):
+        viewer.add_image(data, **kwargs)
+    w = ScanWidget(viewer, auto_navigator=False)
+    qtbot.addWidget(w.native)
+    w.model.update(source="manual", shape=(1, 64), start=0)
+    shapes: list[tuple[int, ...]] = []
+    w.model.events.resliced.connect(lambda r: shapes.append(r.index_map.shape))
+    box = w.controls.shape_y.native
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, "64")
+    assert shapes == []  # "6" was never applied
+    qtbot.keyClick(box, Qt.Key.Key_Enter)
+    assert shapes == [(64, 64)] and viewer.layers[0].data.shape == (64, 64, 2, 2)
