@@ -107,3 +107,23 @@ def test_memory_check_uses_the_available_figure(tmp_path: Path, monkeypatch) -> 
     assert nt.file_reader(tmp_path / "m_000.tvips")[0]["data"].sum() == 40 * 1024 * 1024
     monkeypatch.setattr(_memory, "available_memory", lambda: None)  # unknown: not checked
     assert nt.file_reader(tmp_path / "m_000.tvips")[0]["data"].shape == (40, 1024, 1024)
+
+
+def test_truncated_saved_scan_opens_as_stack_with_a_reason(tmp_path: Path) -> None:
+    from napari_tvips._napari._reader import read_tvips
+
+    data = np.arange(4 * 5 * 9, dtype=np.uint16).reshape(4, 5, 3, 3)
+    axes = [
+        {"name": n, "size": s, "scale": 1.0, "offset": 0.0, "units": u, "navigate": nav}
+        for n, s, u, nav in (("y", 4, "nm", True), ("x", 5, "nm", True),
+                             ("ky", 3, "1/nm", False), ("kx", 3, "1/nm", False))
+    ]  # fmt: skip
+    (path,) = nt.file_writer(tmp_path / "s.tvips", {"data": data, "axes": axes})
+    ((layer, _kw, _),) = read_tvips(path)
+    assert layer.shape == (4, 5, 3, 3)
+    os.truncate(path, Path(path).stat().st_size - 3 * (60 + 18))  # the last 3 frames gone
+    with pytest.warns(UserWarning, match=r"s_000\.tvips.*saved as a 4 x 5 scan.*frame stack"):
+        ((layer, _kw, _),) = read_tvips(path)
+    assert layer.shape == (17, 3, 3)
+    with pytest.raises(ValueError, match=r"s_000\.tvips.*saved as a 4 x 5 scan"):
+        nt.file_reader(path, scan_shape="auto")

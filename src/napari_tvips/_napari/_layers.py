@@ -9,7 +9,6 @@ few frames used for the contrast limits.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ from .._record import KEY, LayoutSource, TvipsRecord
 from .._scan import ScanLayout
 from .._series import Series
 
-__all__ = ["contrast_limits", "layer_data_tuple", "layer_kwargs", "saved_layout", "tvips_record"]
+__all__ = ["contrast_limits", "layer_data_tuple", "layer_kwargs", "tvips_record"]
 
 #: Frames sampled for the initial contrast limits (never a pass over the data).
 _CONTRAST_FRAMES = 5
@@ -74,16 +73,6 @@ def _translate(series: Series, nav_shape: tuple[int, ...], scan: bool) -> list[f
             sig = [float(v) for v in cal.signal_offset]
     out = nav + sig
     return out if any(out) else None
-
-
-def saved_layout(series: Series) -> ScanLayout | None:
-    """The scan a recording was saved as (napari-tvips' calibration block), if it fits."""
-    cal = series.calibration
-    if cal is None or cal.scan_shape is None:
-        return None
-    if math.prod(cal.scan_shape) > series.n_frames:
-        return None
-    return ScanLayout(cal.scan_shape, 0)
 
 
 def tvips_record(

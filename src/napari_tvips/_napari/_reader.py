@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._api import saved_layout
 from .._series import Series, find_parts
-from ._layers import layer_data_tuple, saved_layout
+from ._layers import layer_data_tuple
 
 __all__ = ["napari_get_reader", "read_tvips"]
 
@@ -43,7 +45,11 @@ def napari_get_reader(path: PathLike | Sequence[PathLike]) -> Callable[..., list
 
 def _layer(series: Series) -> tuple[Any, dict[str, Any], str]:
     """The frame stack, or the scan a napari-tvips save recorded, with its calibration."""
-    layout = saved_layout(series)
+    try:
+        layout = saved_layout(series)
+    except ValueError as exc:
+        warnings.warn(f"{series.parts[0].path}: {exc}; opened as the frame stack", stacklevel=3)
+        layout = None
     cal = series.calibration
     if layout is None or cal is None:
         return layer_data_tuple(series)
