@@ -14,6 +14,8 @@ It does no file discovery and no pixel I/O; those live in :mod:`napari_tvips._se
 
 from __future__ import annotations
 
+import os
+import re
 import warnings
 import zlib
 from dataclasses import asdict, dataclass
@@ -259,6 +261,47 @@ def checked_record_count(record_bytes: int, available: int) -> tuple[int, int]:
     """Return ``(whole records, leftover bytes)`` in ``available`` bytes."""
     count = max(available, 0) // record_bytes
     return count, max(available, 0) - count * record_bytes
+
+
+# -- part names ----------------------------------------------------------------------------------
+
+#: Extension of every part (matched in any case).
+PART_EXTENSION = ".tvips"
+_PART_RE = re.compile(r"^(?P<base>.+)_(?P<num>\d{3,})\.tvips$", re.IGNORECASE)
+_EXT_RE = re.compile(r"\.tvips$", re.IGNORECASE)
+
+
+def part_suffix(number: int) -> str:
+    """``_NNN``, the suffix of part ``number`` (three digits at least)."""
+    return f"_{number:03d}"
+
+
+def part_name(base: str, number: int, ext: str = PART_EXTENSION) -> str:
+    """The name of part ``number`` of recording ``base``: ``base_NNN.tvips``."""
+    return f"{base}{part_suffix(number)}{ext}"
+
+
+def split_part_name(name: str) -> tuple[str, int | None]:
+    """``(base, part number)`` of a file name; ``(name without .tvips, None)`` if not a part."""
+    match = _PART_RE.match(name)
+    if match:
+        return match["base"], int(match["num"])
+    return _EXT_RE.sub("", name), None
+
+
+def part_paths(filename: str | os.PathLike[str], n_parts: int) -> list[str]:
+    """The part names ``base_000.tvips ...`` a writer uses for ``filename``.
+
+    A trailing ``_000`` is dropped; a name without the ``.tvips`` extension (any case) gets it
+    appended, as RosettaSciIO's writer does.
+    """
+    path = os.fspath(filename)
+    root, ext = os.path.splitext(path)
+    if ext.lower() != PART_EXTENSION:
+        root, ext = path, PART_EXTENSION
+    if root.endswith(part_suffix(0)):
+        root = root[: -len(part_suffix(0))]
+    return [part_name(root, i, ext) for i in range(n_parts)]
 
 
 # -- writing (used by napari_tvips._writer) ------------------------------------------------------
