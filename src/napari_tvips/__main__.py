@@ -47,16 +47,12 @@ def _num(value: np.generic) -> str:
 
 
 def _scan_summary(headers: dict[str, np.ndarray]) -> str:
-    from ._scan import auto_layout
+    from ._scan import header_scan
 
     try:
-        index_map, layout = auto_layout(headers)
-    except ValueError:
-        return "none"
-    shape = " x ".join(str(s) for s in index_map.shape)
-    if layout is not None:
-        return f"{shape} from EM-Scan scan_x/scan_y, first scan frame {layout.start}"
-    return f"{shape} from rotidx, first scan frame {int(index_map.min())}"
+        return header_scan(headers).text()
+    except ValueError as exc:
+        return f"none ({exc})"
 
 
 def info(path: str) -> int:
@@ -74,6 +70,8 @@ def info(path: str) -> int:
     print(f"parts       {len(series.parts)}")
     for part in series.parts:
         extra = f", {part.leftover} bytes after the last frame" if part.leftover else ""
+        if part.path in series.truncated_parts:
+            extra += " (NOT the last part: later frames are shifted by one; a header map recovers)"
         print(f"  {part.path}: {part.n_frames} frames{extra}")
     print(f"frames      {series.n_frames}")
     print(f"frame shape {h.dimy} x {h.dimx} (dimy x dimx)")
@@ -123,6 +121,9 @@ def _show_scan(widget: Any, viewer: Any, wait: bool) -> None:
         step = list(viewer.dims.current_step)
         step[-4:-2] = [scan_y // 3, scan_x // 2]
         viewer.dims.current_step = tuple(step)
+        if hasattr(widget, "show_navigator"):
+            _process_events()
+            widget.show_navigator()
 
 
 def demo(folder: str | None, screenshot: str | None) -> int:
@@ -136,7 +137,7 @@ def demo(folder: str | None, screenshot: str | None) -> int:
     path = write_demo(target)
     logger.info("demo recording written to %s", path)
     viewer = napari.Viewer(title="napari-tvips demo", show=True)
-    viewer.window.resize(1280, 800)
+    viewer.window.resize(1366, 768)
     viewer.open(str(path), plugin="napari-tvips")
     widget = None
     if importlib.util.find_spec("napari_tvips._napari._widget") is None:

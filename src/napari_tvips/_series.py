@@ -37,13 +37,25 @@ from ._format import (
     split_part_name,
 )
 from ._io import IOV_MAX, preadv_all
+from ._memory import check_memory
 
-__all__ = ["Part", "Series", "find_parts", "numbered_parts", "open_series"]
+__all__ = [
+    "Part",
+    "Series",
+    "TruncatedPartWarning",
+    "find_parts",
+    "numbered_parts",
+    "open_series",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Reads larger than this are split between two threads in eager loads.
 _PARALLEL_BYTES = 64 << 20
+
+
+class TruncatedPartWarning(UserWarning):
+    """A part that is not the last ends inside a frame: later frames are shifted."""
 
 
 @dataclass(frozen=True)
@@ -192,7 +204,17 @@ class Series:
         for i, (p, size) in enumerate(zip(paths, sizes, strict=True)):
             offset = MAIN_HEADER_BYTES if i == 0 else 0
             count, leftover = checked_record_count(record, size - offset)
-            if leftover:
+            if leftover and i < len(paths) - 1:
+                warnings.warn(
+                    f"{p}: this part is truncated ({leftover} bytes after its last complete "
+                    f"frame, records are {record} bytes) but parts follow it, so part of a "
+                    "frame is lost: every frame after it is shifted by one, and a scan laid "
+                    "out by frame count is off from there. A header index map recovers the "
+                    "scan (scan_shape='auto', or 'layout from: from headers' in the widget).",
+                    TruncatedPartWarning,
+                    stacklevel=4,
+                )
+            elif leftover:
                 warnings.warn(
                     f"{p}: {leftover} bytes after its last complete frame were ignored "
                     f"(records are {record} bytes; recording stopped or still being written?)",
@@ -228,6 +250,11 @@ class Series:
         return state
 
     # -- description -----------------------------------------------------------------------
+    @property
+    def truncated_parts(self) -> list[str]:
+        """Parts, other than the last, that end inside a frame (later frames are shifted)."""
+        return [p.path for p in self.parts[:-1] if p.leftover]
+
     @property
     def n_frames(self) -> int:
         """Total number of complete frames in all parts."""
@@ -369,6 +396,8 @@ class Series:
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         shape = (idx.size, *self.frame_shape)
         if out is None:
+            need = idx.size * self.header.frame_bytes
+            check_memory(need, self.parts[0].path, f"{idx.size} frames")
             out = np.empty(shape, dtype=self.dtype)
         elif out.shape != shape or out.dtype != self.dtype or not out.flags.c_contiguous:
             raise ValueError(f"out must be a C-contiguous {self.dtype} array of shape {shape}")

@@ -2,8 +2,9 @@
 
 Reader, sample data and the "TVIPS scan" widget all call :func:`layer_kwargs` /
 :func:`layer_data_tuple`, so a layer always carries the same scale, units, axis labels and
-``metadata["tvips"]`` (everything the widget and the writer need to work without re-reading
-headers). Pixels are never read here except the few frames used for the contrast limits.
+record (``metadata["tvips"]``, a :class:`~napari_tvips._record.TvipsRecord`: everything the widget
+and the writer need to work without re-reading headers). Pixels are never read here except the
+few frames used for the contrast limits.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import numpy as np
 
 from .._lazy import FrameArray
 from .._metadata import FrameHeaders, build_metadata, frame_times, signal_units
+from .._record import KEY, LayoutSource, TvipsRecord
 from .._scan import ScanLayout
 from .._series import Series
 
-__all__ = ["contrast_limits", "layer_data_tuple", "layer_kwargs", "tvips_metadata"]
+__all__ = ["contrast_limits", "layer_data_tuple", "layer_kwargs", "tvips_record"]
 
 #: Frames sampled for the initial contrast limits (never a pass over the data).
 _CONTRAST_FRAMES = 5
@@ -38,40 +40,66 @@ def contrast_limits(frames: FrameArray) -> tuple[float, float]:
     return lo, hi
 
 
+def _reciprocal(unit: str) -> bool:
+    return unit.replace(" ", "").startswith("1/")
+
+
 def _signal_axes(
     series: Series, first: dict[str, np.ndarray]
 ) -> tuple[list[float], list[str], list[str]]:
+    """Pixel size, units and labels of the frame axes (the calibration block's when saved)."""
+    cal = series.calibration
+    if cal is not None and cal.signal_scale is not None:
+        unit = cal.signal_unit or "pixel"
+        labels = ["ky", "kx"] if _reciprocal(unit) else ["y", "x"]
+        return [float(v) for v in cal.signal_scale], [unit, unit], labels
     unit = signal_units(first)
-    labels = ["ky", "kx"] if unit == "1/nm" else ["y", "x"]
+    labels = ["ky", "kx"] if _reciprocal(unit) else ["y", "x"]
     size = float(series.header.pixelsize)
     if size > 0:
         return [size, size], [unit, unit], labels
     return [1.0, 1.0], ["pixel", "pixel"], labels
 
 
-def tvips_metadata(
+def _translate(series: Series, nav_shape: tuple[int, ...], scan: bool) -> list[float] | None:
+    """Axis offsets the calibration block recorded (``None`` when all are 0)."""
+    cal = series.calibration
+    nav = [0.0] * len(nav_shape)
+    sig = [0.0, 0.0]
+    if cal is not None:
+        if scan and cal.scan_offset is not None and nav_shape[-2:] == cal.scan_shape:
+            nav[-2:] = [float(v) for v in cal.scan_offset]
+        if cal.signal_offset is not None:
+            sig = [float(v) for v in cal.signal_offset]
+    out = nav + sig
+    return out if any(out) else None
+
+
+def tvips_record(
     series: Series,
     index_map: np.ndarray,
     layout: ScanLayout | None,
     first: dict[str, np.ndarray] | None = None,
-) -> dict[str, Any]:
-    """The ``metadata["tvips"]`` dict of a layer: headers, paths, layout and index map.
+    **calibration: Any,
+) -> TvipsRecord:
+    """The :class:`TvipsRecord` of a layer: recording, headers, layout and index map.
 
-    ``first`` are the header fields of frames 0 and 1 when the caller has them already.
+    ``first`` are the header fields of frames 0 and 1 when the caller has them already;
+    ``calibration`` holds the record's remaining fields (``layout_source``, ``scan_step``, ...).
     """
     if first is None:
         first = series.headers_at(range(min(series.n_frames, 2)))
     times = frame_times(first)
-    return {
-        "paths": series.paths,
-        "series": series,
-        "header": series.header.as_dict(),
-        "frame_headers": FrameHeaders(series),
-        "metadata": build_metadata(series, first),
-        "index_map": index_map,
-        "layout": layout,
-        "start_time": float(times[0]) if times is not None else None,
-    }
+    return TvipsRecord(
+        series=series,
+        index_map=index_map,
+        layout=layout,
+        header=series.header.as_dict(),
+        frame_headers=FrameHeaders(series),
+        metadata=build_metadata(series, first),
+        start_time=float(times[0]) if times is not None else None,
+        **calibration,
+    )
 
 
 def layer_kwargs(
@@ -79,8 +107,11 @@ def layer_kwargs(
     layout: ScanLayout | None = None,
     *,
     index_map: np.ndarray | None = None,
-    scan_step: float | None = None,
+    source: LayoutSource | None = None,
+    scan_step: float | tuple[float, float] | None = None,
     scan_unit: str = "pixel",
+    signal_scale: float | None = None,
+    signal_unit: str | None = None,
     limits: tuple[float, float] | None = None,
 ) -> tuple[FrameArray, dict[str, Any]]:
     """Data and keyword arguments of an image layer showing ``series`` with ``layout``.
@@ -93,8 +124,13 @@ def layer_kwargs(
         Scan layout; ``None`` (or a stack layout) shows the frame stack.
     index_map : numpy.ndarray, optional
         Explicit index map (e.g. from ``"auto"`` rotidx detection); overrides ``layout``.
-    scan_step, scan_unit : float, str
-        Calibration of the scan axes (TVIPS files do not record it).
+    source : {"stack", "manual", "headers"}, optional
+        Where the layout comes from (default: ``"headers"`` for an explicit index map, else
+        ``"stack"`` or ``"manual"``).
+    scan_step, scan_unit : float or (float, float), str
+        Calibration of the scan axes (``(y, x)`` steps when they differ).
+    signal_scale, signal_unit : float, str, optional
+        Pixel size and unit of the frames (default: from the main header).
     limits : tuple of float, optional
         Contrast limits to keep; computed from a few frames when omitted.
 
@@ -108,7 +144,12 @@ def layer_kwargs(
     data = FrameArray(series, imap)
     first = series.headers_at(range(min(series.n_frames, 2)))
     sig_scale, sig_units, sig_labels = _signal_axes(series, first)
-    if index_map is None and layout.is_stack:
+    if signal_scale:
+        sig_scale, sig_units = [float(signal_scale)] * 2, [signal_unit or "pixel"] * 2
+    if source is None:
+        source = "headers" if index_map is not None else "stack" if layout.is_stack else "manual"
+    scan = index_map is not None or not layout.is_stack
+    if not scan:
         step = 0.0
         if "timestamp" in first and first["timestamp"].size > 1:
             ms = first.get("ms", np.zeros(2, np.int64)).astype(np.int64)
@@ -122,8 +163,8 @@ def layer_kwargs(
         n = imap.ndim
         extra = [f"nav_{i}" for i in range(max(n - 2, 0))]
         nav_labels = [*extra, "scan_y", "scan_x"][-n:]
-        step = float(scan_step) if scan_step else 1.0
-        nav_scale = [1.0] * max(n - 2, 0) + [step] * min(n, 2)
+        steps = list(np.broadcast_to(np.asarray(scan_step or 1.0, dtype=float), (2,)))
+        nav_scale = [1.0] * max(n - 2, 0) + [float(v) for v in steps][-min(n, 2) :]
         nav_units = ["pixel"] * max(n - 2, 0) + [scan_unit if scan_step else "pixel"] * min(n, 2)
     kwargs: dict[str, Any] = {
         "name": series.name,
@@ -131,8 +172,21 @@ def layer_kwargs(
         "units": nav_units + sig_units,
         "axis_labels": nav_labels + sig_labels,
         "contrast_limits": list(limits) if limits is not None else list(contrast_limits(data)),
+        "translate": _translate(series, imap.shape, scan) or [0.0] * (imap.ndim + 2),
         "metadata": {
-            "tvips": tvips_metadata(series, imap, None if index_map is not None else layout, first)
+            KEY: tvips_record(
+                series,
+                imap,
+                None if index_map is not None else layout,
+                first,
+                layout_source=source,
+                scan_step=(nav_scale[-2], nav_scale[-1])
+                if scan and scan_step and imap.ndim >= 2
+                else None,
+                scan_unit=scan_unit if scan and scan_step else None,
+                signal_scale=(sig_scale[0], sig_scale[1]) if sig_units[0] != "pixel" else None,
+                signal_unit=sig_units[0] if sig_units[0] != "pixel" else None,
+            )
         },
     }
     return data, kwargs
