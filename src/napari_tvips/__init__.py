@@ -11,6 +11,7 @@ from ._errors import TvipsError, TvipsFormatError, TvipsReadError
 from ._lazy import FrameArray
 from ._scan import ScanLayout
 from ._series import Series, open_series
+from ._time import frame_times
 from ._version import __version__
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "__version__",
     "file_reader",
     "file_writer",
+    "frame_times",
     "open_series",
 ]

@@ -88,6 +88,10 @@ def info(path: str) -> int:
     for name, values in headers.items():
         print(_field_summary(name, values))
     print(f"scan        {_scan_summary(headers)}")
+    from ._time import frame_times, summary
+
+    for line in summary(frame_times(headers)):
+        print(line)
     return 0
 
 

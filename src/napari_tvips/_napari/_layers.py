@@ -16,6 +16,7 @@ from .._lazy import FrameArray
 from .._metadata import FrameHeaders, build_metadata, frame_times, signal_units
 from .._scan import ScanLayout
 from .._series import Series
+from ._movie_time import stack_time_step
 
 __all__ = ["contrast_limits", "layer_data_tuple", "layer_kwargs", "tvips_metadata"]
 
@@ -109,11 +110,7 @@ def layer_kwargs(
     first = series.headers_at(range(min(series.n_frames, 2)))
     sig_scale, sig_units, sig_labels = _signal_axes(series, first)
     if index_map is None and layout.is_stack:
-        step = 0.0
-        if "timestamp" in first and first["timestamp"].size > 1:
-            ms = first.get("ms", np.zeros(2, np.int64)).astype(np.int64)
-            ts = first["timestamp"].astype(np.int64)
-            step = float(ts[1] - ts[0]) + float(ms[1] - ms[0]) / 1000
+        step = stack_time_step(series) if "timestamp" in first else 0.0
         if step > 0:
             nav_scale, nav_units, nav_labels = [step], ["s"], ["time"]
         else:
