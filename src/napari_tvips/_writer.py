@@ -7,9 +7,9 @@ at most ``max_file_size`` bytes, and writes them safely:
 
 1. every part is written to a hidden temporary file in the target folder with ``os.pwritev`` of
    (frame header, frame) iovec pairs, many frames per call, never interleaving copies;
-2. only when every byte is written are the temporaries renamed over the old parts (each old part
-   hard-linked aside first, so a failure while renaming restores the old set);
-3. higher-numbered parts of an older recording of the same name are removed last.
+2. only when every byte is written are the temporaries renamed over the old parts and
+   higher-numbered parts of an older recording of the same name removed, by
+   :func:`napari_tvips._install.installing` (a failure while renaming restores the old set).
 
 Any failure (exception, full disk, ``KeyboardInterrupt``) leaves the previous set untouched and no
 temporary files behind. Because nothing is renamed before all data is written, the data may be
@@ -19,12 +19,10 @@ this module holds no napari or Qt code.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
 import re
-import secrets
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -48,6 +46,7 @@ from ._format import (
     frame_header_dtype,
     main_header_bytes,
 )
+from ._install import installing
 
 __all__ = ["file_writer", "parse_time_zone", "part_paths"]
 
@@ -674,11 +673,6 @@ def _write_dask(writer: _RecordWriter, data: Any, plan: _Plan) -> None:
     da.store(data, writer, lock=False, compute=True)
 
 
-def _temp_name(path: str, kind: str) -> str:
-    folder, name = os.path.split(path)
-    return os.path.join(folder, f".{name}.{kind}-{secrets.token_hex(4)}")
-
-
 def _stale_parts(paths: list[str]) -> list[str]:
     """Parts numbered beyond the new set's last part, with the same base name."""
     folder, first = os.path.split(paths[0])
@@ -693,45 +687,6 @@ def _stale_parts(paths: list[str]) -> list[str]:
         for name in names
         if (m := pattern.match(name)) and int(m[1]) >= len(paths)
     )
-
-
-def _install(temps: list[str], paths: list[str]) -> None:
-    """Rename the temporaries over ``paths``; on failure put every old part back.
-
-    Each old part is kept aside first: as a hard link where the file system has them (the old
-    name stays valid until replaced), else by renaming it. Either way a failure at any point
-    restores the previous set.
-    """
-    backups: dict[str, str] = {}
-    moved: set[str] = set()
-    done: list[str] = []
-    try:
-        for path in paths:
-            if os.path.lexists(path):
-                backup = _temp_name(path, "old")
-                try:
-                    os.link(path, backup)
-                except OSError:  # no hard links here: move the old part aside instead
-                    os.rename(path, backup)
-                    moved.add(path)
-                backups[path] = backup
-        for temp, path in zip(temps, paths, strict=True):
-            os.replace(temp, path)
-            done.append(path)
-    except BaseException:
-        for path in reversed(paths):
-            try:
-                if path in backups and (path in done or path in moved):
-                    os.rename(backups.pop(path), path)
-                elif path in done:
-                    os.unlink(path)
-            except OSError:
-                logger.exception("could not restore %s", path)
-        raise
-    finally:
-        for backup in backups.values():
-            with contextlib.suppress(OSError):
-                os.unlink(backup)
 
 
 def file_writer(
@@ -779,20 +734,26 @@ def file_writer(
         For pixel types TVIPS cannot store (floats, signed integers).
     """
     plan = _plan(filename, signal, max_file_size, version, frame_header_extra_bytes, mode)
-    data = signal["data"]
-    temps: list[str] = []
-    fds: list[int] = []
-    writer: _RecordWriter | None = None
     from tqdm import tqdm
 
     progress = tqdm(
         total=plan.n_frames, unit="frame", disable=not show_progressbar, desc="Writing TVIPS"
     )
     try:
-        for path in plan.paths:
-            temp = _temp_name(path, "tmp")
+        with installing(plan.paths, stale=_stale_parts(plan.paths)) as temps:
+            _write_parts(plan, signal["data"], temps, progress)
+    finally:
+        progress.close()
+    return plan.paths
+
+
+def _write_parts(plan: _Plan, data: Any, temps: list[str], progress: Any) -> None:
+    """Create the parts at ``temps`` and write the main header and every record into them."""
+    fds: list[int] = []
+    writer: _RecordWriter | None = None
+    try:
+        for temp in temps:
             fds.append(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
-            temps.append(temp)
         os.pwrite(fds[0], plan.main_header, 0)
         writer = _RecordWriter(plan, fds, progress)
         if isinstance(data, np.ndarray):
@@ -801,25 +762,9 @@ def file_writer(
             _write_dask(writer, data, plan)
         else:
             _write_lazy(writer, data, plan)
-        writer.close()
-        _install(temps, plan.paths)
-        temps = []
-    except BaseException:
+    finally:
         if writer is not None:
             writer.close()
         else:
             for fd in fds:
                 os.close(fd)
-        raise
-    finally:
-        progress.close()
-        for temp in temps:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-    for stale in _stale_parts(plan.paths):
-        try:
-            os.unlink(stale)
-            logger.info("removed %s, a part of the recording this one replaced", stale)
-        except OSError as exc:
-            warnings.warn(f"could not remove old part {stale}: {exc}", UserWarning, stacklevel=2)
-    return plan.paths
