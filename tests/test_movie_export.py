@@ -143,3 +143,23 @@ def test_failed_export_leaves_old_file(tmp_path, movie, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == sorted(
         ["keep.tif", *[p.name for p in tmp_path.glob("insitu*")]]
     )
+
+
+def test_convert_writes_movies_by_extension(tmp_path, movie):
+    from napari_tvips import convert
+
+    path, frames, _ = movie
+    out = tmp_path / "conv.tif"
+    assert convert(path, out, frames=slice(0, 8), sum_frames=2, binning=2,
+                   show_progressbar=False) == [str(out)]  # fmt: skip
+    expect = frames[:8, :, :40].astype(np.uint64).reshape(4, 2, 15, 2, 20, 2).sum(axis=(1, 3, 5))
+    np.testing.assert_array_equal(tifffile.imread(out), expect)
+    mp4 = tmp_path / "conv.mp4"
+    convert(path, mp4, frames=slice(0, 6), intensity_scaling=(0, 4000), show_progressbar=False)
+    assert mp4.stat().st_size > 0
+    with pytest.raises(ValueError, match="frame stack"):
+        convert(path, tmp_path / "scan.tif", scan_shape=(4, 5), show_progressbar=False)
+    with pytest.raises(ValueError, match="crop is not supported"):
+        convert(path, tmp_path / "c.tif", crop=(0, 0, 10, 10), show_progressbar=False)
+    with pytest.raises(ValueError, match="MP4 contrast only"):
+        convert(path, tmp_path / "c.tif", intensity_scaling="dtype", show_progressbar=False)

@@ -1,12 +1,14 @@
 """napari-tvips: read, re-slice and write TVIPS camera recordings (``.tvips``) in napari and Python.
 
 The public API mirrors ``rsciio.tvips`` (:func:`file_reader`, :func:`file_writer`) and adds
-:func:`open_series` and :class:`ScanLayout` for direct, lazy access to a recording.
+:func:`open_series` and :class:`ScanLayout` for direct, lazy access to a recording, and
+:func:`convert` to export a recording to HyperSpy (``.zspy``), ASTAR (``.blo``) or ``.tvips``.
 """
 
 from __future__ import annotations
 
 from ._api import file_reader, file_writer
+from ._convert import convert
 from ._errors import TvipsError, TvipsFormatError, TvipsReadError
 from ._lazy import FrameArray
 from ._scan import ScanLayout
@@ -22,6 +24,7 @@ __all__ = [
     "TvipsFormatError",
     "TvipsReadError",
     "__version__",
+    "convert",
     "file_reader",
     "file_writer",
     "frame_times",

@@ -13,7 +13,8 @@ estimates drift first with ``drift="auto"``), then streams it, one output frame 
   stamp and a scale bar burnt in.
 
 Memory stays at a few frames whatever the movie's length. Output goes to a hidden temporary file
-beside the target, renamed over it only when complete. Imports no Qt or napari.
+beside the target, installed over it only when complete (:mod:`napari_tvips._install`).
+Imports no Qt or napari.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ._install import installing
 from ._movie import MovieSettings, MovieView
 from ._series import Series
 
@@ -63,16 +65,6 @@ def movie_contrast(
     if hi <= lo:
         hi = lo + 1.0
     return lo, hi
-
-
-def _tmp_beside(target: Path) -> Path:
-    # hidden name in the same folder (same file system, so os.replace is atomic); keeps the suffix
-    return target.with_name(f".{target.stem}.{os.getpid()}.tmp{target.suffix}")
-
-
-def _install(tmp: Path, target: Path) -> None:
-    # TODO(_install): switch to napari_tvips._install.installing when branch writer lands
-    os.replace(tmp, target)
 
 
 def _frames(view: MovieView, progress: Progress | None, dtype: Any = None) -> Iterator[np.ndarray]:
@@ -126,8 +118,7 @@ def write_tiff(
     if pixel is not None:
         metadata["unit"] = pixel[1]
         resolution = (1.0 / pixel[0], 1.0 / pixel[0])
-    tmp = _tmp_beside(target)
-    try:
+    with installing([target]) as (tmp,):
         tifffile.imwrite(
             tmp,
             data=_frames(view, progress, dtype),
@@ -137,10 +128,6 @@ def write_tiff(
             metadata=metadata,
             resolution=resolution,
         )
-        _install(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return [str(target)]
 
 
@@ -203,8 +190,6 @@ def write_mp4(
     quality : int
         imageio-ffmpeg quality, 0 (smallest) to 10 (best).
     """
-    import imageio_ffmpeg
-
     target = Path(os.fspath(path))
     times = view.times()
     if fps is None:
@@ -213,8 +198,8 @@ def write_mp4(
     lo, hi = contrast if contrast is not None else movie_contrast(view)
     if hi <= lo:
         raise ValueError(f"{target}: contrast limits {lo}..{hi} are empty")
-    h, w = view.shape[1:]
-    even_h, even_w = h + h % 2, w + w % 2
+    even_h = view.shape[1] + view.shape[1] % 2
+    w = view.shape[2]
     font = None
     bar = None
     if timestamp or scalebar:
@@ -228,16 +213,41 @@ def write_mp4(
         else:
             length = _nice_length(w * pixel[0] / 5)
             bar = (max(1, round(length / pixel[0])), f"{length:g} {pixel[1]}")
+    with installing([target]) as (tmp,):
+        _encode(view, tmp, times, (lo, hi), fps, quality, text=timestamp, bar=bar, font=font,
+                progress=progress)  # fmt: skip
+    return [str(target)]
+
+
+def _encode(
+    view: MovieView,
+    tmp: str,
+    times: np.ndarray,
+    contrast: tuple[float, float],
+    fps: float,
+    quality: int,
+    *,
+    text: bool,
+    bar: tuple[int, str] | None,
+    font: Any,
+    progress: Progress | None,
+) -> None:
+    """Feed ffmpeg 8-bit grey frames (padded to even sizes, burn-ins drawn) one at a time."""
+    import imageio_ffmpeg
+
+    lo, hi = contrast
     scale = 255.0 / (hi - lo)
-    tmp = _tmp_beside(target)
+    h, w = view.shape[1:]
+    even_h, even_w = h + h % 2, w + w % 2
     writer = imageio_ffmpeg.write_frames(
-        str(tmp),
+        tmp,
         (even_w, even_h),
         pix_fmt_in="gray",
         fps=fps,
         quality=quality,
         macro_block_size=1,
         codec="libx264",
+        output_params=["-f", "mp4"],  # the temporary name has no .mp4 suffix
     )
     try:
         writer.send(None)
@@ -246,17 +256,12 @@ def write_mp4(
             scaled = np.clip((frame.astype(np.float32) - lo) * scale, 0, 255)
             buf[:h, :w] = (scaled + 0.5).astype(np.uint8)
             out = buf
-            if timestamp or bar is not None:
-                text = f"{times[i] - times[0]:.2f} s" if timestamp else None
-                out = _burn_in(buf, text, bar, font)
+            if text or bar is not None:
+                stamp = f"{times[i] - times[0]:.2f} s" if text else None
+                out = _burn_in(buf, stamp, bar, font)
             writer.send(np.ascontiguousarray(out))
+    finally:
         writer.close()
-        _install(tmp, target)
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    return [str(target)]
 
 
 def movie_view(
@@ -354,3 +359,63 @@ def export_movie(
             progress=progress,
         )  # fmt: skip
     return write_tiff(view, target, progress=progress)
+
+
+def convert_movie(
+    source: Any,
+    destination: str,
+    *,
+    transform: Any,
+    progress: Callable[[int], None] | None = None,
+    frames: slice | None = None,
+    sum_frames: int = 1,
+    average: bool = False,
+    bad: Sequence[int] = (),
+    drift: str | np.ndarray | None = None,
+    subpixel: bool = True,
+    fps: float | None = None,
+    contrast: tuple[float, float] | None = None,
+    timestamp: bool = False,
+    scalebar: bool = False,
+) -> list[str]:
+    """The ``.tif``/``.tiff``/``.mp4`` exporter of :func:`napari_tvips.convert`.
+
+    ``source`` is the export source of a recording opened as its frame stack (no
+    ``scan_shape``). From the shared transform, ``binning`` is used (summed, like
+    ``sum_frames``; ``average=True`` averages both), and an ``intensity_scaling=(low, high)``
+    pair is the MP4 contrast; cropping and the other scalings are refused. ``progress(n)`` is
+    called with the source frames behind each output frame written.
+    """
+    stack = getattr(source, "frames", None)
+    if (
+        stack is None
+        or stack.index_map.ndim != 1
+        or not np.array_equal(stack.index_map, np.arange(stack.series.n_frames))
+    ):
+        raise ValueError(
+            f"{destination}: a movie is made from a recording's frame stack; open it without "
+            "scan_shape (and pass a path, not a signal dict)"
+        )
+    if transform.box != (0, 0, *transform.in_shape):
+        raise ValueError(f"{destination}: crop is not supported for movies")
+    scaling = transform.scaling
+    if scaling is not None:
+        if not isinstance(scaling, tuple) or not destination.lower().endswith(".mp4"):
+            raise ValueError(
+                f"{destination}: movies take intensity_scaling=(low, high) for MP4 contrast "
+                f"only, not {scaling!r}"
+            )
+        contrast = contrast or (float(scaling[0]), float(scaling[1]))
+    view = movie_view(
+        stack.series, frames=frames, sum_frames=sum_frames, binning=transform.binning,
+        average=average, bad=bad, drift=drift, subpixel=subpixel,
+    )  # fmt: skip
+
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress(view.settings.sum_frames)
+
+    return export_movie(
+        view, destination, fps=fps, contrast=contrast, timestamp=timestamp, scalebar=scalebar,
+        progress=report,
+    )  # fmt: skip
