@@ -136,3 +136,16 @@ def test_layer_time_scale_is_the_median_interval_and_gaps_warn(tmp_path):
     # file_reader keeps RosettaSciIO's t[1] - t[0]
     axes = napari_tvips.file_reader(str(path))[0]["axes"]
     assert axes[0]["scale"] == pytest.approx(0.060)
+
+
+def test_long_recordings_take_the_interval_from_a_sample(tmp_path, monkeypatch):
+    from napari_tvips import open_series
+    from napari_tvips._napari import _movie_time
+
+    monkeypatch.setattr(_movie_time, "FULL_TABLE_FRAMES", 8)
+    monkeypatch.setattr(_movie_time, "SAMPLE_FRAMES", 6)
+    counter = [0, 1, 2, 5, 6, 7, 8, 9, 10, 11]
+    series = open_series(_movie(tmp_path, [20 * c for c in counter], counter=counter))
+    monkeypatch.setattr(series, "frame_headers", lambda: pytest.fail("full table read"))
+    with pytest.warns(UserWarning, match=r"first 6 of 10 frames.*2 frames dropped"):
+        assert _movie_time.stack_time_step(series) == pytest.approx(0.020)

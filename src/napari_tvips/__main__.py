@@ -87,11 +87,11 @@ def info(path: str) -> int:
     print(f"frame headers ({h.frame_header_bytes} bytes each)")
     for name, values in headers.items():
         print(_field_summary(name, values))
-    print(f"scan        {_scan_summary(headers)}")
     from ._time import frame_times, summary
 
     for line in summary(frame_times(headers)):
         print(line)
+    print(f"scan        {_scan_summary(headers)}")
     return 0
 
 
