@@ -22,6 +22,7 @@ from tvips_bytes import write_recording  # noqa: E402
 
 
 def particles_movie(n: int = 64, size: int = 256, seed: int = 0) -> tuple[np.ndarray, dict]:
+    """Frames of drifting particles with Poisson noise, and their frame-header fields."""
     rng = np.random.default_rng(seed)
     big = np.zeros((2 * size, 2 * size))
     ys, xs = rng.integers(0, 2 * size, (2, 120))
@@ -49,6 +50,7 @@ def particles_movie(n: int = 64, size: int = 256, seed: int = 0) -> tuple[np.nda
 
 
 def main(out: Path = HERE / "movie.png") -> None:
+    """Write the movie, open it with the widget, sum 4, correct drift, save the window."""
     import napari
     from qtpy.QtWidgets import QApplication
 
