@@ -116,3 +116,15 @@ def test_bad_reference(drift_file):
     series, *_ = drift_file
     with pytest.raises(ValueError, match="reference frame 40"):
         estimate_drift(series, reference=40)
+
+
+def test_estimate_binning_for_big_frames(drift_file):
+    from napari_tvips._drift import auto_estimate_binning
+
+    assert auto_estimate_binning((1024, 1024)) == 1
+    assert auto_estimate_binning((2048, 2048)) == 2
+    assert auto_estimate_binning((4096, 3000)) == 4
+    assert auto_estimate_binning((128, 128), largest=64) == 2
+    series, _frames, true = drift_file
+    shifts = estimate_drift(series, estimate_binning=2)  # correlation on 64 x 64 frames
+    assert np.abs(shifts + true).max() < 0.25

@@ -172,6 +172,7 @@ def write_mp4(
     timestamp: bool = False,
     scalebar: bool = False,
     quality: int = 8,
+    preset: str = "veryfast",
     progress: Progress | None = None,
 ) -> list[str]:
     """Stream ``view`` to an H.264 MP4 at ``path``; return ``[path]``.
@@ -188,7 +189,10 @@ def write_mp4(
         Burn in the time since the first frame (top left) and a scale bar (bottom right; only
         when the header records a pixel size).
     quality : int
-        imageio-ffmpeg quality, 0 (smallest) to 10 (best).
+        imageio-ffmpeg quality, 1 (smallest) to 10 (best).
+    preset : str
+        x264 speed preset; ``"veryfast"`` encodes 2k frames ~1.8x faster than x264's
+        default ``"medium"`` here (``"ultrafast"`` ~5x, larger files).
     """
     target = Path(os.fspath(path))
     times = view.times()
@@ -214,8 +218,8 @@ def write_mp4(
             length = _nice_length(w * pixel[0] / 5)
             bar = (max(1, round(length / pixel[0])), f"{length:g} {pixel[1]}")
     with installing([target]) as (tmp,):
-        _encode(view, tmp, times, (lo, hi), fps, quality, text=timestamp, bar=bar, font=font,
-                progress=progress)  # fmt: skip
+        _encode(view, tmp, times, (lo, hi), fps, quality, preset, text=timestamp, bar=bar,
+                font=font, progress=progress)  # fmt: skip
     return [str(target)]
 
 
@@ -226,6 +230,7 @@ def _encode(
     contrast: tuple[float, float],
     fps: float,
     quality: int,
+    preset: str,
     *,
     text: bool,
     bar: tuple[int, str] | None,
@@ -247,7 +252,7 @@ def _encode(
         quality=quality,
         macro_block_size=1,
         codec="libx264",
-        output_params=["-f", "mp4"],  # the temporary name has no .mp4 suffix
+        output_params=["-preset", preset, "-f", "mp4"],  # the temporary has no .mp4 suffix
     )
     try:
         writer.send(None)
@@ -315,6 +320,7 @@ def export_movie(
     contrast: tuple[float, float] | None = None,
     timestamp: bool = False,
     scalebar: bool = False,
+    preset: str = "veryfast",
     progress: Progress | None = None,
 ) -> list[str]:
     """Write a movie of ``source`` to ``target`` (``.tif``, ``.tiff`` or ``.mp4``).
@@ -333,7 +339,7 @@ def export_movie(
         sums and binning), or a ``(n_frames, 2)`` shift table.
     subpixel : bool
         Apply fractional shifts by interpolation.
-    fps, contrast, timestamp, scalebar
+    fps, contrast, timestamp, scalebar, preset
         MP4 only (see :func:`write_mp4`).
     progress : callable, optional
         ``progress(done, total)`` after each frame (drift estimation, then writing).
@@ -356,7 +362,7 @@ def export_movie(
     if suffix == ".mp4":
         return write_mp4(
             view, target, fps=fps, contrast=contrast, timestamp=timestamp, scalebar=scalebar,
-            progress=progress,
+            preset=preset, progress=progress,
         )  # fmt: skip
     return write_tiff(view, target, progress=progress)
 
@@ -377,6 +383,7 @@ def convert_movie(
     contrast: tuple[float, float] | None = None,
     timestamp: bool = False,
     scalebar: bool = False,
+    preset: str = "veryfast",
 ) -> list[str]:
     """The ``.tif``/``.tiff``/``.mp4`` exporter of :func:`napari_tvips.convert`.
 
@@ -417,5 +424,5 @@ def convert_movie(
 
     return export_movie(
         view, destination, fps=fps, contrast=contrast, timestamp=timestamp, scalebar=scalebar,
-        progress=report,
+        preset=preset, progress=report,
     )  # fmt: skip
