@@ -64,6 +64,7 @@ def test_widget_sum_drift_export(make_napari_viewer, qtbot, movie_path, tmp_path
     # clicking source frame 9 on the plot shows the sum holding it
     widget.on_trace_click(9)
     assert viewer.dims.current_step[0] == 2
+    assert widget.now.value == "t = 0.095 s, frame 8-11"  # recorded time (10 ms frames)
 
     worker = widget.correct_drift()
     _wait(qtbot, worker)

@@ -162,6 +162,14 @@ class MovieModel:
         centres = members.mean(axis=1)
         return int(np.argmin(np.abs(centres - source_frame)))
 
+    def describe(self, output_index: int) -> str:
+        """The recorded time and source frames of output frame ``output_index``."""
+        members = self.view().members
+        group = members[min(max(output_index, 0), members.shape[0] - 1)]
+        t = float(self.times()["time"][group].mean())
+        frames = str(group[0]) if group.size == 1 else f"{group[0]}-{group[-1]}"
+        return f"t = {t:.3f} s, frame {frames}"
+
     def source_frame(self, output_index: int) -> int:
         """The first source frame of output frame ``output_index``."""
         members = self.view().members

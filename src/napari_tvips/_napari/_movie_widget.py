@@ -93,9 +93,11 @@ class MovieWidget(Container):
         self.export_button = PushButton(text="Export range")
         self.progress = ProgressBar(label="", min=0, max=1, value=0)
         self.message = Label(label="", value="")
+        self.now = Label(label="shown", value="")
         self.extend(
             [
                 self.layer,
+                self.now,
                 self.field,
                 self.first,
                 self.last,
@@ -120,7 +122,7 @@ class MovieWidget(Container):
             ]
         )
         self.trace = TraceView(on_click=self.on_trace_click)
-        self.native.layout().insertWidget(2, self.trace)
+        self.native.layout().insertWidget(3, self.trace)
 
         for w in (self.first, self.last, self.sum_frames, self.binning, self.average):
             w.changed.connect(self._on_settings_changed)
@@ -253,6 +255,7 @@ class MovieWidget(Container):
             frame = m.source_frame(index)
         except ValueError:
             return
+        self.now.value = m.describe(index)
         marks = {"frame": frame}
         if m.bad:
             marks.update({f"bad {b}": b for b in sorted(m.bad)[:: max(len(m.bad) // 50, 1)]})
