@@ -126,3 +126,23 @@ def test_bad_settings_are_clear_errors(movie):
         MovieView(series, MovieSettings(shifts=np.zeros((3, 2))))
     with pytest.raises(IndexError):
         MovieView(series)[23]
+
+
+def test_read_ahead_returns_the_same_frames_and_prefetches(movie, monkeypatch):
+    import pickle
+
+    series, frames = movie
+    view = MovieView(series, MovieSettings(sum_frames=2), read_ahead=2)
+    plain = MovieView(series, MovieSettings(sum_frames=2))
+    calls = []
+    original = view._frame
+    monkeypatch.setattr(view, "_frame", lambda i: calls.append(i) or original(i))
+    for i in [0, 1, 2, 3]:
+        np.testing.assert_array_equal(view[i], plain[i])
+    # frames 1, 2, 3 were read ahead once each, in the background, and not read again
+    assert [calls.count(i) for i in range(4)] == [1, 1, 1, 1]
+    assert set(view._pending) == {4, 5}
+    np.testing.assert_array_equal(view[10], plain[10])  # a jump: the window moves (wraps)
+    assert set(view._pending) == {0, 1}
+    monkeypatch.undo()
+    assert len(pickle.dumps(view)) < 10_000

@@ -16,14 +16,18 @@ An output frame is made from source frames in four steps, in this order:
 4. **bin**: ``binning x binning`` pixel blocks are summed (or averaged); rows and columns that do
    not fill a block are cropped.
 
-Sums of integer frames stay integers (``uint32``, or ``uint64`` where ``uint32`` could overflow);
-averages and sub-pixel shifts give ``float32``. This module imports no Qt or napari.
+With ``read_ahead=k``, reading one frame starts reading the next ``k`` in a background thread,
+so forward playback finds them ready (napari skips frames when a read is slow; napari issue
+2559). Sums of integer frames stay integers (``uint32``, or ``uint64`` where ``uint32`` could
+overflow); averages and sub-pixel shifts give ``float32``. This module imports no Qt or napari.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -135,7 +139,9 @@ class MovieView:
         ``(n_out, sum_frames)`` source frame indices of each output frame.
     """
 
-    def __init__(self, series: Series, settings: MovieSettings | None = None) -> None:
+    def __init__(
+        self, series: Series, settings: MovieSettings | None = None, *, read_ahead: int = 0
+    ) -> None:
         s = settings or MovieSettings()
         if s.sum_frames < 1 or s.binning < 1:
             raise ValueError(
@@ -162,6 +168,10 @@ class MovieView:
         self.shape: tuple[int, int, int] = (n_out, dimy // s.binning, dimx // s.binning)
         self.ndim: int = 3
         self.dtype: np.dtype = self._result_dtype()
+        self.read_ahead: int = max(int(read_ahead), 0)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: dict[int, Future[np.ndarray]] = {}
+        self._lock = threading.Lock()
 
     def _result_dtype(self) -> np.dtype:
         s = self.settings
@@ -218,10 +228,53 @@ class MovieView:
     def read(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
         """Compute the output frames ``indices`` (reads only their source frames)."""
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if idx.size == 1 and self.read_ahead:
+            return self._read_ahead(int(idx[0]))[None]
+        s = self.settings
+        if s.sum_frames * s.binning == 1 and s.shifts is None:  # plain frames: read in place
+            if idx.size and (idx.min() < 0 or idx.max() >= self.shape[0]):
+                raise IndexError(f"movie frame index out of range for {self.shape[0]} frames")
+            return self.series.read_frames(self.members[idx, 0])
         out = np.empty((idx.size, *self.shape[1:]), dtype=self.dtype)
         for j, i in enumerate(idx):
             out[j] = self._frame(int(i))
         return out
+
+    def _read_ahead(self, i: int) -> np.ndarray:
+        """Frame ``i`` (from the prefetch if it was read ahead); then read the next frames.
+
+        One background thread reads the ``read_ahead`` frames after ``i`` (wrapping around, as
+        napari's looping playback does) while the caller displays ``i``; frames outside that
+        window are dropped, so at most ``read_ahead`` extra frames are held.
+        """
+        with self._lock:
+            future = self._pending.pop(i, None)
+        frame = future.result() if future is not None else self._frame(i)
+        n = self.shape[0]
+        wanted = [(i + k) % n for k in range(1, self.read_ahead + 1)]
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="tvips-read-ahead")
+            for stale in set(self._pending) - set(wanted):
+                self._pending.pop(stale).cancel()
+            for k in wanted:
+                if k not in self._pending and k != i:
+                    self._pending[k] = self._pool.submit(self._frame, k)
+        return frame
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.update(_pool=None, _pending={}, _lock=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def __del__(self) -> None:
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def iter_blocks(self, block_bytes: int = 64 << 20) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(first output index, block of output frames)`` in order, each <= ``block_bytes``.

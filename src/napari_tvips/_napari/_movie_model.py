@@ -79,9 +79,12 @@ class MovieModel:
             subpixel=self.subpixel,
         )
 
-    def view(self) -> MovieView:
-        """The movie these settings describe (raises ``ValueError`` when they make no movie)."""
-        return MovieView(self.series, self.settings())
+    def view(self, read_ahead: int = 0) -> MovieView:
+        """The movie these settings describe (raises ``ValueError`` when they make no movie).
+
+        ``read_ahead`` frames after each one shown are read in a background thread.
+        """
+        return MovieView(self.series, self.settings(), read_ahead=read_ahead)
 
     def update(self, **changes: Any) -> MovieView:
         """Change settings and return the new view; on a ``ValueError`` nothing changes.

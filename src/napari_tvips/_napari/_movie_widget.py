@@ -39,6 +39,8 @@ __all__ = ["MovieWidget"]
 log = logging.getLogger(__name__)
 
 _MAX = 2**31 - 1
+#: Frames read ahead in a background thread during playback (benchmarks/bench_movie.py).
+READ_AHEAD = 2
 
 
 def _series_of(layer: Any) -> Series | None:
@@ -199,7 +201,7 @@ class MovieWidget(Container):
         layer, m = self._current, self.model
         if layer is None or m is None:
             return
-        view = m.view()
+        view = m.view(read_ahead=READ_AHEAD)
         step = m.time_step() or float(m.sum_frames)
         scale = [step] + [s * m.binning for s in self._base_scale]
         limits = list(layer.contrast_limits)
