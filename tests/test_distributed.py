@@ -42,3 +42,34 @@ def test_compute_on_process_cluster(client, tmp_path: Path) -> None:
     # the work really ran in other processes
     pids = set(client.run(lambda: __import__("os").getpid()).values())
     assert len(pids) == 2 and __import__("os").getpid() not in pids
+
+
+def test_zspy_export_on_the_cluster_gives_the_same_store(client, tmp_path: Path) -> None:
+    """With a client active, .zspy chunks are written by the workers; the store is the same."""
+    import zarr
+
+    rng = np.random.default_rng(9)
+    frames = rng.integers(0, 4000, size=(8 * 9 + 2, 16, 16), dtype=np.uint16)
+    write_recording(tmp_path / "cl", frames, frames_per_part=[30, 44])
+    args = {"scan_shape": (8, 9), "scan_start_frame": 2, "winding_scan_axis": "x", "binning": 2}
+    before = sum(client.run(_executed).values())
+    nt.convert(tmp_path / "cl_000.tvips", tmp_path / "cluster.zspy", show_progressbar=False,
+               chunk_bytes=4 * 128, **args)  # fmt: skip
+    assert sum(client.run(_executed).values()) >= before + 20  # 20 chunks, written by workers
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("napari_tvips._zspy._active_client", lambda: None)
+        nt.convert(tmp_path / "cl_000.tvips", tmp_path / "local.zspy", show_progressbar=False,
+                   chunk_bytes=4 * 128, **args)  # fmt: skip
+    a = zarr.open(str(tmp_path / "cluster.zspy"), mode="r")
+    b = zarr.open(str(tmp_path / "local.zspy"), mode="r")
+    for name in ("Experiments/__unnamed__/data",
+                 "Experiments/__unnamed__/metadata/_HyperSpy/_sig_navigator/data"):  # fmt: skip
+        np.testing.assert_array_equal(a[name][...], b[name][...])
+    assert a["Experiments/__unnamed__/data"].chunks == (2, 2, 8, 8)
+    assert dict(a["Experiments/__unnamed__/axis-3"].attrs) == dict(
+        b["Experiments/__unnamed__/axis-3"].attrs
+    )
+
+
+def _executed(dask_worker) -> int:
+    return dask_worker.state.executed_count

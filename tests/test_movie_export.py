@@ -163,3 +163,19 @@ def test_convert_writes_movies_by_extension(tmp_path, movie):
         convert(path, tmp_path / "c.tif", crop=(0, 0, 10, 10), show_progressbar=False)
     with pytest.raises(ValueError, match="MP4 contrast only"):
         convert(path, tmp_path / "c.tif", intensity_scaling="dtype", show_progressbar=False)
+
+
+def test_cli_convert_movie(tmp_path, movie, capsys):
+    from napari_tvips.__main__ import main
+
+    path, frames, _ = movie
+    out = tmp_path / "cli.tif"
+    code = main(["convert", str(path), str(out), "--frames", "2:12", "--sum", "2", "--bad", "3,5-6",
+                 "--bin", "2", "-q"])  # fmt: skip
+    assert code == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    good = [2, 4, 7, 8, 9, 10]
+    expect = frames[good][:, :, :40].astype(np.uint64).reshape(3, 2, 15, 2, 20, 2).sum((1, 3, 5))
+    np.testing.assert_array_equal(tifffile.imread(out), expect)
+    assert main(["convert", str(path), str(tmp_path / "x.mp4"), "--frames", "a:b", "-q"]) == 1
+    assert "--frames 'a:b'" in capsys.readouterr().err

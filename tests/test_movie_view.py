@@ -131,7 +131,7 @@ def test_bad_settings_are_clear_errors(movie):
 def test_read_ahead_returns_the_same_frames_and_prefetches(movie, monkeypatch):
     import pickle
 
-    series, frames = movie
+    series, _frames = movie
     view = MovieView(series, MovieSettings(sum_frames=2), read_ahead=2)
     plain = MovieView(series, MovieSettings(sum_frames=2))
     calls = []

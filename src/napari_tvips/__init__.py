@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._api import file_reader, file_writer
 from ._convert import convert
 from ._errors import TvipsError, TvipsFormatError, TvipsReadError
+from ._format import ScanCalibration
 from ._lazy import FrameArray
 from ._scan import ScanLayout
 from ._series import Series, open_series
@@ -18,6 +19,7 @@ from ._version import __version__
 
 __all__ = [
     "FrameArray",
+    "ScanCalibration",
     "ScanLayout",
     "Series",
     "TvipsError",

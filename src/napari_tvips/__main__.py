@@ -1,10 +1,13 @@
-"""The ``napari-tvips`` command: ``demo`` (open the demo in napari) and ``info`` (describe a file).
+"""The ``napari-tvips`` command: ``demo``, ``info`` (describe a file) and ``convert`` (export).
 
 ``napari-tvips info PATH`` prints what the headers say about a recording (parts, frames, header
 fields, a summary of every frame-header field, the scan detected from them) without reading
 pixels. ``napari-tvips demo [--screenshot PNG]`` writes the synthetic 4D-STEM recording, opens
 it in napari with the "TVIPS scan" widget docked, and either runs napari or saves a screenshot of
-the whole window and exits. napari is imported only by ``demo``; diagnostics go to logging.
+the whole window and exits. ``napari-tvips convert SOURCE DEST [options]`` exports a recording
+to any format :func:`napari_tvips.convert` knows (picked by DEST's extension), with a progress
+bar; bad input gives a one-line error and exit status 1. napari is imported only by ``demo``;
+diagnostics go to logging.
 """
 
 from __future__ import annotations
@@ -159,6 +162,75 @@ def demo(folder: str | None, screenshot: str | None) -> int:
     return 0
 
 
+# -- convert ---------------------------------------------------------------------------------
+def _ints(text: str, what: str, count: int | None = None) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        raise ValueError(f"{what} {text!r} is not comma-separated integers") from None
+    if count is not None and len(values) != count:
+        raise ValueError(f"{what} {text!r} needs {count} comma-separated integers")
+    return values
+
+
+def _convert_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """``convert`` keyword arguments from the command line strings (ValueError when bad)."""
+    kwargs: dict[str, Any] = {}
+    if args.scan_shape is not None:
+        kwargs["scan_shape"] = (
+            "auto" if args.scan_shape == "auto" else _ints(args.scan_shape, "--scan-shape")
+        )
+    for name, flag in (("scan_start_frame", "start"), ("hysteresis", "hysteresis")):
+        text = getattr(args, flag)
+        if text is not None:
+            kwargs[name] = _ints(text, f"--{flag}", 1)[0]
+    if args.winding is not None:
+        if args.winding not in ("x", "y"):
+            raise ValueError(f"--winding {args.winding!r} is not x or y")
+        kwargs["winding_scan_axis"] = args.winding
+    if args.bin is not None:
+        kwargs["binning"] = _ints(args.bin, "--bin", 1)[0]
+    if args.crop is not None:
+        kwargs["crop"] = "square" if args.crop == "square" else _ints(args.crop, "--crop", 4)
+    if args.scale is not None:
+        if "," in args.scale:
+            try:
+                kwargs["intensity_scaling"] = tuple(float(v) for v in args.scale.split(","))
+            except ValueError:
+                raise ValueError(f"--scale {args.scale!r} is not LOW,HIGH numbers") from None
+        else:
+            kwargs["intensity_scaling"] = None if args.scale == "none" else args.scale
+    if args.scan_step is not None:
+        try:
+            steps = tuple(float(v) for v in args.scan_step.split(","))
+        except ValueError:
+            raise ValueError(f"--scan-step {args.scan_step!r} is not one or two numbers") from None
+        kwargs["scan_step"] = steps[0] if len(steps) == 1 else steps
+    if args.scan_unit is not None:
+        kwargs["scan_unit"] = args.scan_unit
+    from ._movie_cli import movie_kwargs
+
+    kwargs.update(movie_kwargs(args))
+    return kwargs
+
+
+def convert(args: argparse.Namespace) -> int:
+    """Run ``napari-tvips convert``; return the exit status (1 with a one-line error)."""
+    from ._convert import convert as run_convert
+
+    try:
+        paths = run_convert(
+            args.source, args.destination, show_progressbar=not args.quiet, **_convert_kwargs(args)
+        )
+    except (ValueError, TypeError, OSError, ImportError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"napari-tvips convert: error: {message}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(path)
+    return 0
+
+
 # -- entry point -----------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -172,6 +244,33 @@ def _parser() -> argparse.ArgumentParser:
     p_demo = sub.add_parser("demo", help="open a synthetic 4D-STEM recording in napari")
     p_demo.add_argument("--screenshot", metavar="PNG", help="save the window as PNG and exit")
     p_demo.add_argument("--folder", help="where to write the recording (default: a temp folder)")
+    from ._convert import known_extensions
+
+    p_conv = sub.add_parser(
+        "convert",
+        help="export a recording (" + ", ".join(known_extensions()) + ")",
+        description="Export a recording; DESTINATION's extension picks the format: "
+        + ", ".join(known_extensions()),
+    )
+    p_conv.add_argument("source", help="any part of the recording")
+    p_conv.add_argument("destination", help="output path (.zspy, .blo, .tvips, ...)")
+    p_conv.add_argument("--scan-shape", metavar="auto|NY,NX", help="scan shape, or auto")
+    p_conv.add_argument("--start", metavar="N", help="first scan frame")
+    p_conv.add_argument("--winding", metavar="x|y", help="snake scan axis")
+    p_conv.add_argument("--hysteresis", metavar="N", help="shift of the reversed rows")
+    p_conv.add_argument("--bin", metavar="N", help="average N x N pattern pixels into one")
+    p_conv.add_argument(
+        "--crop", metavar="square|y0,x0,y1,x1", help="keep the centred square or a box"
+    )
+    p_conv.add_argument(
+        "--scale", metavar="MODE", help="8-bit scaling: dtype, minmax, crop, none or LOW,HIGH"
+    )
+    p_conv.add_argument("--scan-step", metavar="S|SY,SX", help="scan step (default unit nm)")
+    p_conv.add_argument("--scan-unit", metavar="UNIT", help="unit of the scan step")
+    p_conv.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    from ._movie_cli import add_movie_arguments
+
+    add_movie_arguments(p_conv)
     return parser
 
 
@@ -184,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "info":
         return info(args.path)
+    if args.command == "convert":
+        return convert(args)
     return demo(args.folder, args.screenshot)
 
 

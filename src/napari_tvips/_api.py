@@ -36,6 +36,15 @@ def index_map_for(
     if isinstance(scan_shape, str):
         if scan_shape != "auto":
             raise ValueError(f"Invalid scan_shape {scan_shape!r}: use a tuple of ints or 'auto'")
+        saved = series.calibration.scan_shape if series.calibration is not None else None
+        if saved is not None:  # written by napari-tvips: frames in scan order
+            if saved[0] * saved[1] > series.n_frames:
+                raise ValueError(
+                    f"{series.parts[0].path}: saved as a {saved[0]} x {saved[1]} scan but holds "
+                    f"only {series.n_frames} frames (truncated?); pass scan_shape and "
+                    "scan_start_frame"
+                )
+            return ScanLayout(saved, 0, winding_scan_axis, hysteresis).index_map(series.n_frames)
         return auto_layout(series.frame_headers(), winding_scan_axis, hysteresis)[0]
     layout = ScanLayout(as_shape(scan_shape), scan_start_frame, winding_scan_axis, hysteresis)
     return layout.index_map(series.n_frames)
@@ -60,7 +69,9 @@ def file_reader(
         Return a dask array that reads on demand instead of a NumPy array.
     scan_shape : tuple of int, "auto" or None
         Navigation shape (``(..., scan_y, scan_x)``); ``None`` loads the frame stack; ``"auto"``
-        detects the scan from ``rotidx`` or EM-Scan ``scan_x``/``scan_y`` frame headers.
+        detects the scan from ``rotidx`` or EM-Scan ``scan_x``/``scan_y`` frame headers (or, in
+        a recording napari-tvips wrote, from the scan shape in its calibration block, which also
+        gives the scan step and unit).
     scan_start_frame : int
         Index of the first scan frame (ignored with ``"auto"``).
     winding_scan_axis : {None, "x", "y"}

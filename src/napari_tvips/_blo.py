@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ._export_install import installing
+from ._install import installing
 from ._navigator import VirtualBrightField, to_uint8
 from ._source import ExportSource, Key, TileReader, nav_chunks, run_tiles, tiles
 from ._transform import Transform

@@ -26,6 +26,8 @@ __all__ = ["EXPORTERS", "Exporter", "convert", "known_extensions", "register_exp
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+#: Input bytes read at once when the .tvips writer asks a transformed array for a block.
+_READ_BYTES = 16 << 20
 
 
 class Exporter(Protocol):
@@ -79,23 +81,40 @@ def exporter_for(destination: str) -> Exporter:
 
 # -- the .tvips exporter (through the .tvips writer) -------------------------------------------
 class TransformedArray:
-    """A lazy array-like of ``source``'s frames after ``transform`` (for the .tvips writer)."""
+    """A lazy array-like of ``source``'s frames after ``transform`` (for the .tvips writer).
+
+    A request is read in sub-tiles of at most :data:`_READ_BYTES` of input, so a binned export
+    never holds more than that of the source at once, whatever block size the writer asks for.
+    """
 
     def __init__(self, source: ExportSource, transform: Transform) -> None:
         self._read = source.reader(transform)
+        self._frame_bytes = int(np.prod(source.frame_shape)) * source.dtype.itemsize
         self.shape: tuple[int, ...] = source.nav_shape + transform.frame_shape
         self.dtype: np.dtype = transform.dtype
         self.ndim: int = len(self.shape)
 
     def __getitem__(self, key: Any) -> np.ndarray:
         key = key if isinstance(key, tuple) else (key,)
-        nav, sig = key[: self.ndim - 2], key[self.ndim - 2 :]
-        full = tuple(k if isinstance(k, slice) else slice(int(k), int(k) + 1) for k in nav) + (
-            slice(None),
-        ) * (self.ndim - 2 - len(nav))
-        block = self._read(full)
+        nnav = self.ndim - 2
+        nav, sig = key[:nnav], key[nnav:]
+        region = [k if isinstance(k, slice) else slice(int(k), int(k) + 1) for k in nav] + [
+            slice(None)
+        ] * (nnav - len(nav))
+        region = [slice(*r.indices(n)) for r, n in zip(region, self.shape[:nnav], strict=True)]
+        if any(r.step != 1 for r in region):
+            raise IndexError("TransformedArray supports unit-step slices of the scan only")
+        sub_shape = tuple(r.stop - r.start for r in region)
+        out = np.empty(sub_shape + self.shape[nnav:], dtype=self.dtype)
+        for sub in tiles(
+            sub_shape, nav_chunks(sub_shape, self._frame_bytes, _READ_BYTES, square=False)
+        ):
+            src = tuple(
+                slice(r.start + s.start, r.start + s.stop) for r, s in zip(region, sub, strict=True)
+            )
+            out[sub] = self._read(src)
         drop = tuple(0 if not isinstance(k, slice) else slice(None) for k in nav)
-        return block[(*drop, Ellipsis, *sig)]
+        return out[(*drop, *sig)]
 
 
 def write_tvips(
@@ -157,7 +176,12 @@ def resolve_source(
         return ExportSource.from_signal(source)
     if isinstance(source, (str, os.PathLike)):
         from ._api import file_reader
+        from ._series import Series
 
+        if scan_shape is None:
+            saved = Series(source).calibration
+            if saved is not None and saved.scan_shape is not None:
+                scan_shape = "auto"  # a scan napari-tvips saved: its shape, step and unit
         [signal] = file_reader(
             source,
             lazy=True,
@@ -208,7 +232,7 @@ def measure_range(
     ranges = run_tiles(work, keys, progress=progress)
     low = min(r[0] for r in ranges)
     high = max(r[1] for r in ranges)
-    logger.info("intensity range of the data: %g .. %g", low, high)
+    logger.debug("intensity range of the data: %g .. %g", low, high)
     return transform.with_range(low, high)
 
 
@@ -240,7 +264,8 @@ def convert(
         Output path; its extension picks the format (:func:`known_extensions`: ``.zspy``
         HyperSpy/pyxem, ``.blo`` ASTAR blockfile, ``.tvips``; others may be registered).
     scan_shape, scan_start_frame, winding_scan_axis, hysteresis
-        Scan arguments as in :func:`napari_tvips.file_reader` (path sources only).
+        Scan arguments as in :func:`napari_tvips.file_reader` (path sources only). A recording
+        napari-tvips saved as a scan opens as that scan, calibrated, without them.
     binning : int
         Side of the square block of pattern pixels averaged into one (integer mean, rounded,
         in the data's dtype); trailing rows/columns that do not fill a block are dropped.
@@ -289,18 +314,18 @@ def convert(
     transform = Transform.build(
         src.frame_shape, src.dtype, crop=crop, binning=binning, intensity_scaling=intensity_scaling
     )
-    from tqdm import tqdm
-
     passes = 2 if transform.needs_range else 1
-    bar = tqdm(
-        total=src.n_frames * passes,
-        unit="frame",
-        desc=f"Exporting {os.path.basename(destination)}",
-        disable=not show_progressbar,
-    )
+    bar: Any = None
 
     def report(n: int) -> None:
-        bar.update(n)
+        nonlocal bar
+        if bar is None and show_progressbar:  # created at the first frame: refusals print none
+            from tqdm import tqdm
+
+            name = os.path.basename(destination.rstrip("/"))
+            bar = tqdm(total=src.n_frames * passes, unit="frame", desc=f"Exporting {name}")
+        if bar is not None:
+            bar.update(n)
         if progress is not None:
             progress(n)
 
@@ -309,7 +334,8 @@ def convert(
             transform = measure_range(src, transform, report)
         return exporter(src, destination, transform=transform, progress=report, **options)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
 
 
 def _write_movie(source: ExportSource, destination: str, **kwargs: Any) -> list[str]:

@@ -74,11 +74,26 @@ def build_axes(
         Scan shape, or ``None`` for the frame stack.
     first : mapping
         Header fields of frames 0 and 1 (1 for a one-frame recording).
+
+    Notes
+    -----
+    A recording napari-tvips wrote may hold a calibration block (:attr:`Series.calibration`):
+    its exact signal pixel size, offsets and unit replace the header's integers, and its scan
+    step, offset and unit label the navigation axes when ``nav_shape`` is its scan shape.
     """
     h = series.header
+    cal = series.calibration
     unit = signal_units(first)
     sig_names, sig_units = ["dy", "dx"], [unit, unit]
-    sig_scales, sig_offsets = [h.pixelsize, h.pixelsize], [h.offsety, h.offsetx]
+    sig_scales: list[float] = [h.pixelsize, h.pixelsize]
+    sig_offsets: list[float] = [h.offsety, h.offsetx]
+    if cal is not None:  # written by napari-tvips: the exact values
+        if cal.signal_scale is not None:
+            sig_scales = list(cal.signal_scale)
+        if cal.signal_offset is not None:
+            sig_offsets = list(cal.signal_offset)
+        if cal.signal_unit is not None:
+            sig_units = [cal.signal_unit, cal.signal_unit]
     if nav_shape is None:
         times = frame_times(first)
         if times is None:  # version 1 files without timestamps: frame numbers
@@ -93,6 +108,13 @@ def build_axes(
         names = ([""] * extra + ["y", "x"])[-len(nav_shape) :]
         units = ([""] * extra + ["nm", "nm"])[-len(nav_shape) :]
         scales, offsets, shape = [1] * len(nav_shape), [0] * len(nav_shape), tuple(nav_shape)
+        if cal is not None and cal.scan_shape is not None and shape == cal.scan_shape:
+            if cal.scan_step is not None:
+                scales = list(cal.scan_step)
+            if cal.scan_offset is not None:
+                offsets = list(cal.scan_offset)
+            if cal.scan_unit is not None:
+                units = [cal.scan_unit, cal.scan_unit]
     n_nav = len(shape)
     names += sig_names
     units += sig_units

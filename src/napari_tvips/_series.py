@@ -28,8 +28,10 @@ from ._errors import TvipsFormatError, TvipsReadError
 from ._format import (
     MAIN_HEADER_BYTES,
     MainHeader,
+    ScanCalibration,
     checked_record_count,
     frame_header_dtype,
+    parse_calibration,
     parse_main_header,
 )
 
@@ -188,6 +190,8 @@ class Series:
                     stacklevel=4,
                 )
             parts.append(Part(str(p), offset, count, leftover))
+        if getattr(self, "header", None) != header:
+            self._calibration = parse_calibration(header.dummy, str(first))
         self.header = header
         self.parts = tuple(parts)
         counts = np.array([p.n_frames for p in parts], dtype=np.int64)
@@ -238,6 +242,15 @@ class Series:
     def name(self) -> str:
         """The recording's name: the first part's file name without ``_000.tvips``."""
         return _split_name(Path(self.parts[0].path))[1]
+
+    @property
+    def calibration(self) -> ScanCalibration | None:
+        """Scan shape, scan step and exact pixel size napari-tvips recorded, if any.
+
+        Read from the calibration block in the main header's unused bytes (see
+        :func:`napari_tvips._format.parse_calibration`); ``None`` for files of other writers.
+        """
+        return self._calibration
 
     @property
     def nbytes(self) -> int:

@@ -106,14 +106,10 @@ class ExportSource:
         shape = tuple(int(n) for n in data.shape)
         if len(shape) < 2:
             raise ValueError(f"export needs 2-D frames, but the data have shape {shape}")
-        axes = [dict(a) for a in signal.get("axes") or []]
-        if not axes:
-            axes = [
-                {"name": "", "units": "", "scale": 1.0, "offset": 0.0, "navigate": i < len(shape)}
-                for i in range(len(shape))
-            ]
-            for i, ax in enumerate(axes):
-                ax["navigate"] = i < len(shape) - 2
+        axes = [dict(a) for a in signal.get("axes") or []] or [
+            {"name": "", "units": "", "scale": 1.0, "offset": 0.0, "navigate": i < len(shape) - 2}
+            for i in range(len(shape))
+        ]
         if len(axes) != len(shape):
             raise ValueError(f"signal has {len(axes)} axes but its data have shape {shape}")
         n_sig = sum(1 for a in axes if not a.get("navigate", True))

@@ -36,15 +36,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from ._format import (
+    CALIBRATION_UNIT_BYTES,
     FRAME_FIELDS,
     MAIN_HEADER_BYTES,
     RSCIIO_FRAME_HEADER_BYTES,
     SUPPORTED_BITS_PER_PIXEL,
     V1_FRAME_HEADER_BYTES,
     WRITER_DUMMY,
+    ScanCalibration,
     frame_fields_end,
     frame_header_dtype,
+    has_calibration,
     main_header_bytes,
+    pack_calibration,
 )
 from ._install import installing
 
@@ -111,14 +115,22 @@ def _get(tree: Mapping[str, Any] | None, path: str) -> Any:
     return node
 
 
-def _header_int(value: float, what: str) -> int:
-    """An unsigned 32-bit header value from ``value``, warning when it is changed."""
+_KEPT_NOTE = " (napari-tvips keeps the exact value in its calibration block; other readers see"
+
+
+def _header_int(value: float, what: str, kept: bool = False) -> int:
+    """An unsigned 32-bit header value from ``value``, warning when it is changed.
+
+    ``kept`` says the exact value is also recorded in the calibration block (said in the warning).
+    """
+    note = f"{_KEPT_NOTE} the header's)" if kept else ""
     if not math.isfinite(value):
-        warnings.warn(f"{what} is {value}; written as 0", UserWarning, stacklevel=4)
+        warnings.warn(f"{what} is {value}; written as 0{note}", UserWarning, stacklevel=4)
         return 0
     if value < 0:
         warnings.warn(
-            f"{what} is negative ({value:g}); the TVIPS header field is unsigned, written as 0",
+            f"{what} is negative ({value:g}); the TVIPS header field is unsigned, written as 0"
+            f"{note}",
             UserWarning,
             stacklevel=4,
         )
@@ -127,11 +139,18 @@ def _header_int(value: float, what: str) -> int:
     if not math.isclose(rounded, value, rel_tol=1e-9, abs_tol=1e-6):
         warnings.warn(
             f"{what} {value:g} cannot be stored exactly in the integer TVIPS header field; "
-            f"written as {rounded}",
+            f"written as {rounded}{note}",
             UserWarning,
             stacklevel=4,
         )
     return int(rounded)
+
+
+def _fits_header(value: float) -> bool:
+    """True when the integer header field holds ``value`` exactly (as ``_header_int`` checks)."""
+    if not math.isfinite(value) or value < 0 or value > _U32_MAX:
+        return False
+    return math.isclose(round(value), value, rel_tol=1e-9, abs_tol=1e-6)
 
 
 def parse_time_zone(name: object) -> tzinfo:
@@ -284,9 +303,14 @@ def _consistent_header(
 
 
 def _scales(
-    axes: Sequence[Mapping[str, Any]], orig: Mapping[str, Any] | None
-) -> tuple[int, int, int, int | None]:
-    """``(pixelsize, offsetx, offsety, unit kind)`` of the main header from the signal axes."""
+    axes: Sequence[Mapping[str, Any]], orig: Mapping[str, Any] | None, frame_mode: int
+) -> tuple[int, int, int, bool]:
+    """``(pixelsize, offsetx, offsety, exact)`` of the main header from the signal axes.
+
+    ``exact`` is true when the header and the frames' mode give back the signal axes (pixel
+    size and offsets whole numbers of nm or 1/nm, one size for x and y); otherwise the writer
+    records the axes in the calibration block and the warnings say so.
+    """
     ax_y, ax_x = (axes[-2], axes[-1]) if axes else ({}, {})
     units = ax_y.get("units")
     kind = _unit_kind(units)
@@ -297,30 +321,40 @@ def _scales(
         conv = _convert(raw, ax.get("units", units), target) if target else None
         values.append(raw if conv is None else conv)
     size_x, size_y, off_x, off_y = values
+    same_size = math.isclose(size_x, size_y, rel_tol=1e-6)
+    exact = not axes or (
+        target is not None
+        and kind == frame_mode
+        and same_size
+        and size_x != 0
+        and all(_fits_header(v) for v in values)
+    )
+    kept = not exact
     if target is None:
         if orig is not None:
             logger.info("signal units %r are not a length; pixel size kept from the header", units)
-            return (int(orig["pixelsize"]), int(orig["offsetx"]), int(orig["offsety"]), None)
+            return (int(orig["pixelsize"]), int(orig["offsetx"]), int(orig["offsety"]), exact)
         if axes:
             warnings.warn(
                 f"signal axis units {units!r} are neither a length nor an inverse length; "
-                "pixel size and offsets written as they are",
+                "pixel size and offsets written as they are to the header (and exactly to "
+                "napari-tvips' calibration block)",
                 UserWarning,
                 stacklevel=3,
             )
-    elif not math.isclose(size_x, size_y, rel_tol=1e-6):
+    elif not same_size:
         warnings.warn(
             f"TVIPS stores one pixel size; the x scale {size_x:g} is written, the y scale "
-            f"{size_y:g} is not",
+            f"{size_y:g} is not{_KEPT_NOTE} the x scale)",
             UserWarning,
             stacklevel=3,
         )
     unit_text = f" {target}" if target else ""
     return (
-        _header_int(size_x, f"pixel size{unit_text}"),
-        _header_int(off_x, f"x offset{unit_text}"),
-        _header_int(off_y, f"y offset{unit_text}"),
-        kind,
+        _header_int(size_x, f"pixel size{unit_text}", kept),
+        _header_int(off_x, f"x offset{unit_text}", kept),
+        _header_int(off_y, f"y offset{unit_text}", kept),
+        exact,
     )
 
 
@@ -375,6 +409,7 @@ def _frame_columns(
     kept: dict[str, np.ndarray],
     reference: dict[str, Any],
     explicit: bool,
+    scan_nx: int | None,
 ) -> dict[str, Any]:
     metadata = signal.get("metadata") or {}
     axes = signal.get("axes") or []
@@ -382,6 +417,12 @@ def _frame_columns(
     columns: dict[str, Any] = dict(kept)
     columns.setdefault("num", 0)
     columns.setdefault("rotidx", lambda idx: idx + 1)
+    if scan_nx is not None:
+        # a scan is written in C order: number it (rotidx, EM-Scan positions) so that
+        # rsciio's and our scan_shape="auto" and LiberTEM find it again
+        columns["rotidx"] = lambda idx: idx + 1
+        columns["scan_x"] = lambda idx: (idx % scan_nx).astype(np.float32)
+        columns["scan_y"] = lambda idx: (idx // scan_nx).astype(np.float32)
     if explicit or "mode" not in kept:
         columns["mode"] = mode
     sources = {
@@ -423,16 +464,102 @@ def _frame_columns(
     return columns
 
 
+def _unit_text(units: object, what: str) -> str | None:
+    """``units`` as the calibration block holds them (pint's short form when too long)."""
+    text = "" if units is None else str(units).strip()
+    if len(text.encode("utf-8")) <= CALIBRATION_UNIT_BYTES and "\0" not in text:
+        return text
+    q = _quantity(1.0, text)
+    if q is not None:
+        short = f"{q.units:~}"
+        if len(short.encode("utf-8")) <= CALIBRATION_UNIT_BYTES:
+            return short
+    warnings.warn(
+        f"{what} unit {text!r} is longer than the {CALIBRATION_UNIT_BYTES} bytes the "
+        "calibration block holds; not recorded",
+        UserWarning,
+        stacklevel=5,
+    )
+    return None
+
+
+def _number(value: object, default: float) -> float:
+    return default if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _axis_pair(
+    ax_y: Mapping[str, Any], ax_x: Mapping[str, Any], what: str
+) -> tuple[tuple[float, float] | None, tuple[float, float] | None, str | None]:
+    """``(scale, offset, unit)`` of two axes in the y axis' unit, for the calibration block."""
+    unit = ax_y.get("units")
+    scale = [_number(ax_y.get("scale"), 1.0), _number(ax_x.get("scale"), 1.0)]
+    offset = [_number(ax_y.get("offset"), 0.0), _number(ax_x.get("offset"), 0.0)]
+    if str(ax_x.get("units") or "") != str(unit or ""):
+        conv = [_convert(v, ax_x.get("units"), str(unit)) for v in (scale[1], offset[1])]
+        if None in conv:
+            warnings.warn(
+                f"{what} x axis unit {ax_x.get('units')!r} differs from the y axis unit "
+                f"{unit!r} and cannot be converted; recorded as if it were {unit!r}",
+                UserWarning,
+                stacklevel=4,
+            )
+        else:
+            scale[1], offset[1] = conv  # type: ignore[assignment]
+    good_scale = all(math.isfinite(v) and v != 0 for v in scale)
+    if not good_scale:
+        warnings.warn(
+            f"{what} scale {tuple(scale)} is zero or not finite; not recorded",
+            UserWarning,
+            stacklevel=4,
+        )
+    good_offset = all(math.isfinite(v) for v in offset)
+    return (
+        (scale[0], scale[1]) if good_scale else None,
+        (offset[0], offset[1]) if good_offset else None,
+        _unit_text(unit, what),
+    )
+
+
+def _calibration(
+    axes: Sequence[Mapping[str, Any]], nav_shape: tuple[int, ...], signal_exact: bool
+) -> ScanCalibration | None:
+    """What the calibration block records, or ``None`` when the header says it all.
+
+    A block is written for 2-D navigation (the scan shape, step, offset and unit) and whenever
+    the header cannot give back the signal axes; it then also holds the signal axes exactly.
+    """
+    scan = len(nav_shape) == 2
+    if not scan and signal_exact:
+        return None
+    fields: dict[str, Any] = {}
+    if scan:
+        fields["scan_shape"] = (int(nav_shape[0]), int(nav_shape[1]))
+        if len(axes) == 4:
+            step, offset, unit = _axis_pair(axes[0], axes[1], "scan")
+            fields.update(scan_step=step, scan_offset=offset, scan_unit=unit)
+    if len(axes) >= 2:
+        scale, offset, unit = _axis_pair(axes[-2], axes[-1], "signal")
+        fields.update(signal_scale=scale, signal_offset=offset, signal_unit=unit)
+    return ScanCalibration(**fields)
+
+
 def _main_header(
     signal: Mapping[str, Any],
     orig: Mapping[str, Any] | None,
     dims: tuple[int, int, np.dtype, int, int],
-    mode: int | None,
+    modes: tuple[int | None, int],
+    nav_shape: tuple[int, ...],
 ) -> bytes:
+    """The main header; ``modes`` are the unit guess (or explicit mode) and the frames' mode."""
     dimy, dimx, dtype, version, fhb = dims
+    mode, frame_mode = modes
     metadata = signal.get("metadata") or {}
     axes = signal.get("axes") or []
-    pixelsize, offsetx, offsety, _kind = _scales(axes, orig)
+    pixelsize, offsetx, offsety, exact = _scales(axes, orig, frame_mode)
+    filler = WRITER_DUMMY
+    if orig is not None and "dummy" in orig and not has_calibration(bytes(orig["dummy"])):
+        filler = bytes(orig["dummy"])
+    block = _calibration(axes, nav_shape, exact)
     tem = "Acquisition_instrument.TEM."
     energy = _get(metadata, tem + "beam_energy")
     if energy is not None:
@@ -464,7 +591,7 @@ def _main_header(
         "ht": ht,
         "magtotal": _header_int(magtotal, "magnification / camera length"),
         "frameheaderbytes": fhb,
-        "dummy": bytes(orig["dummy"]) if orig is not None and "dummy" in orig else WRITER_DUMMY,
+        "dummy": filler if block is None else pack_calibration(block, filler),
     }
     return main_header_bytes(values)
 
@@ -527,11 +654,15 @@ def _plan(
         fhb = max(RSCIIO_FRAME_HEADER_BYTES + extra, frame_fields_end(kept))
         if orig is not None and int(orig.get("version", 2)) == 2:
             fhb = max(fhb, int(orig["frameheaderbytes"]))
-    columns = _frame_columns(signal, frame_mode, kept, reference, mode is not None)
+    scan_nx = nav_shape[1] if len(nav_shape) == 2 else None
+    columns = _frame_columns(signal, frame_mode, kept, reference, mode is not None, scan_nx)
     field_fhb = fhb
     if version == 1 and orig is not None and int(orig.get("version", 0)) == 1:
         field_fhb = int(orig["frameheaderbytes"])  # unused by readers; kept as read
-    header = _main_header(signal, orig, (*frame_shape, dtype, version, field_fhb), mode or guessed)
+    header = _main_header(
+        signal, orig, (*frame_shape, dtype, version, field_fhb), (mode or guessed, frame_mode),
+        nav_shape,
+    )  # fmt: skip
     plan = _Plan(nav_shape, frame_shape, dtype, version, fhb, header, columns, [])
     plan.part_frames = _split(n, plan.record_bytes, max_file_size)
     plan.paths = part_paths(filename, len(plan.part_frames))

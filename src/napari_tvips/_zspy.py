@@ -24,6 +24,7 @@ under a temporary name and installed atomically.
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ._export_install import installing
+from ._install import installing
 from ._navigator import VirtualBrightField
 from ._source import ExportSource, Key, TileReader, nav_chunks, run_tiles, tile_size, tiles
 from ._transform import Transform
@@ -191,10 +192,10 @@ class ChunkTask:
 
 
 def _active_client() -> Any:
-    try:
-        from distributed import default_client
-    except ImportError:
+    if "distributed" not in sys.modules:  # a client exists only once distributed is imported
         return None
+    from distributed import default_client
+
     try:
         return default_client()
     except ValueError:
@@ -227,10 +228,12 @@ def write_zspy(
     *,
     transform: Transform,
     progress: Callable[[int], None] | None = None,
-    chunk_bytes: int = CHUNK_BYTES,
+    chunk_bytes: int | None = None,
     threads: int = 2,
 ) -> list[str]:
     """Write ``source`` after ``transform`` as a HyperSpy ``.zspy`` store at ``destination``.
+
+    ``chunk_bytes`` overrides :data:`CHUNK_BYTES` (uncompressed bytes per chunk).
 
     Returns
     -------
@@ -241,7 +244,7 @@ def write_zspy(
     nav_shape = source.nav_shape
     shape = nav_shape + transform.frame_shape
     frame_bytes = transform.frame_shape[0] * transform.frame_shape[1] * transform.dtype.itemsize
-    nav_chunk = nav_chunks(nav_shape, frame_bytes, chunk_bytes, square=True)
+    nav_chunk = nav_chunks(nav_shape, frame_bytes, chunk_bytes or CHUNK_BYTES, square=True)
     keys = list(tiles(nav_shape, nav_chunk))
     axes = source.output_axes(transform)
     vbf = VirtualBrightField.for_export(source, transform)
