@@ -205,16 +205,16 @@ frame_times(open_series(sys.argv[1]))  # headers read: not part of the pixel str
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
 export_movie(sys.argv[1], sys.argv[2], contrast=(0, 300))
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)
+print(time.perf_counter() - t, base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def export_child(path: Path, target: Path) -> tuple[float, float]:
-    """Seconds, and growth of the RSS high-water mark (MiB) of an export in a fresh process."""
+def export_child(path: Path, target: Path) -> tuple[float, float, float]:
+    """Seconds, RSS high-water mark (MiB) after the imports and after an export (fresh process)."""
     done = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(target)],
                           capture_output=True, text=True, check=True)  # fmt: skip
-    seconds, grown = done.stdout.split()
-    return float(seconds), int(grown) / 1024
+    seconds, base, peak = done.stdout.split()
+    return float(seconds), int(base) / 1024, int(peak) / 1024
 
 
 def main() -> None:
@@ -252,13 +252,15 @@ def main() -> None:
                 print(f"drift estimate, bin {k}    : {drift_fps(path, k):7.1f} frames/s")
             target = folder / f"out{label}.tif"
             raw_s = raw_copy_s(path, folder / f"raw{label}.bin")
-            tif_s, tif_peak = export_child(path, target)
-            mp4_s, mp4_peak = export_child(path, folder / f"out{label}.mp4")
+            tif_s, tif_base, tif_peak = export_child(path, target)
+            mp4_s, mp4_base, mp4_peak = export_child(path, folder / f"out{label}.mp4")
             print(f"raw read + write          : {mib / raw_s:7.0f} MiB/s")
             print(f"TIFF export               : {mib / tif_s:7.0f} MiB/s "
-                  f"({raw_s / tif_s:.2f} x raw), peak +{tif_peak:.0f} MiB RSS")  # fmt: skip
+                  f"({raw_s / tif_s:.2f} x raw), peak RSS {tif_peak:.0f} MiB "
+                  f"({tif_base:.0f} after imports)")  # fmt: skip
             print(f"MP4 export                : {n / mp4_s:7.1f} frames/s ({mib / mp4_s:.0f} "
-                  f"MiB/s, {raw_s / mp4_s:.2f} x raw), peak +{mp4_peak:.0f} MiB RSS")  # fmt: skip
+                  f"MiB/s, {raw_s / mp4_s:.2f} x raw), peak RSS {mp4_peak:.0f} MiB "
+                  f"({mp4_base:.0f} after imports)")  # fmt: skip
             for p in folder.iterdir():
                 p.unlink()
     finally:

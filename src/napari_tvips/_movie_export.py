@@ -373,25 +373,17 @@ def convert_movie(
     *,
     transform: Any,
     progress: Callable[[int], None] | None = None,
-    frames: slice | None = None,
-    sum_frames: int = 1,
-    average: bool = False,
-    bad: Sequence[int] = (),
-    drift: str | np.ndarray | None = None,
-    subpixel: bool = True,
-    fps: float | None = None,
     contrast: tuple[float, float] | None = None,
-    timestamp: bool = False,
-    scalebar: bool = False,
-    preset: str = "veryfast",
+    **options: Any,
 ) -> list[str]:
     """The ``.tif``/``.tiff``/``.mp4`` exporter of :func:`napari_tvips.convert`.
 
     ``source`` is the export source of a recording opened as its frame stack (no
-    ``scan_shape``). From the shared transform, ``binning`` is used (summed, like
-    ``sum_frames``; ``average=True`` averages both), and an ``intensity_scaling=(low, high)``
-    pair is the MP4 contrast; cropping and the other scalings are refused. ``progress(n)`` is
-    called with the source frames behind each output frame written.
+    ``scan_shape``); ``options`` are :func:`export_movie`'s (``frames``, ``sum_frames``,
+    ``average``, ``bad``, ``drift``, ``fps``, ``timestamp``, ...). From the shared transform,
+    ``binning`` is used (summed, like ``sum_frames``; ``average=True`` averages both), and an
+    ``intensity_scaling=(low, high)`` pair is the MP4 contrast; cropping and the other scalings
+    are refused. ``progress(n)`` is called with the source frames behind each output frame.
     """
     stack = getattr(source, "frames", None)
     if (
@@ -413,16 +405,13 @@ def convert_movie(
                 f"only, not {scaling!r}"
             )
         contrast = contrast or (float(scaling[0]), float(scaling[1]))
-    view = movie_view(
-        stack.series, frames=frames, sum_frames=sum_frames, binning=transform.binning,
-        average=average, bad=bad, drift=drift, subpixel=subpixel,
-    )  # fmt: skip
+    per_frame = int(options.get("sum_frames", 1))
 
-    def report(done: int, total: int) -> None:
+    def report(_done: int, _total: int) -> None:
         if progress is not None:
-            progress(view.settings.sum_frames)
+            progress(per_frame)
 
     return export_movie(
-        view, destination, fps=fps, contrast=contrast, timestamp=timestamp, scalebar=scalebar,
-        preset=preset, progress=report,
+        stack.series, destination, binning=transform.binning, contrast=contrast, progress=report,
+        **options,
     )  # fmt: skip
