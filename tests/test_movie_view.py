@@ -124,8 +124,12 @@ def test_bad_settings_are_clear_errors(movie):
         MovieView(series, MovieSettings(binning=0))
     with pytest.raises(ValueError, match=r"shape \(23, 2\)"):
         MovieView(series, MovieSettings(shifts=np.zeros((3, 2))))
+    with pytest.raises(ValueError, match="finite"):
+        MovieView(series, MovieSettings(shifts=np.full((23, 2), np.nan)))
     with pytest.raises(IndexError):
         MovieView(series)[23]
+    with pytest.raises(IndexError):
+        MovieView(series).read([30])
 
 
 def test_read_ahead_returns_the_same_frames_and_prefetches(movie, monkeypatch):

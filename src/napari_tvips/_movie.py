@@ -159,6 +159,8 @@ class MovieView:
             )
         if s.shifts is not None and np.shape(s.shifts) != (n, 2):
             raise ValueError(f"shifts must have shape ({n}, 2), one (dy, dx) per frame")
+        if s.shifts is not None and not np.all(np.isfinite(s.shifts)):
+            raise ValueError("shifts must be finite numbers (no NaN or infinity)")
         dimy, dimx = series.frame_shape
         if s.binning > min(dimy, dimx):
             raise ValueError(f"binning {s.binning} is larger than the frame ({dimy} x {dimx})")
