@@ -44,6 +44,17 @@ def test_model_without_qt(movie_path):
     assert model.view().members[0].tolist() == [4, 5, 6, 7]
     restored = MovieModel(model.series, model.state())
     assert restored.bad == model.bad and restored.sum_frames == 4
+    gen = model.totals_steps(block_bytes=5 * 96 * 96 * 2)
+    steps = []
+    while True:
+        try:
+            steps.append(next(gen))
+        except StopIteration as stop:
+            totals = stop.value
+            break
+    assert steps == [(5, 16), (10, 16), (15, 16), (16, 16)]
+    frames = np.asarray(MovieView(model.series))
+    np.testing.assert_array_equal(totals, frames.reshape(16, -1).sum(axis=1))
 
 
 def test_widget_sum_drift_export(make_napari_viewer, qtbot, movie_path, tmp_path):
@@ -76,6 +87,19 @@ def test_widget_sum_drift_export(make_napari_viewer, qtbot, movie_path, tmp_path
     assert np.abs((got - got[0]) - (expect - expect[0])).max() < 0.2
     assert layer.data.settings.shifts is not None
     assert "drift dx (px)" in widget.field.choices
+
+    worker = widget.compute_totals()
+    _wait(qtbot, worker)
+    assert widget.field.value == "frame total"
+
+    # pick a bad range on the plot: frames 13..15 leave the movie (the last sum)
+    widget.pick_bad.value = True
+    widget.on_trace_click(15)
+    widget.on_trace_click(13)
+    assert layer.data.shape[0] == 3 and widget.model.bad == {13, 14, 15}
+    widget.pick_bad.value = False
+    widget.clear_bad()
+    assert layer.data.shape[0] == 4
 
     widget.first.value, widget.last.value = 4, 11
     assert layer.data.shape[0] == 2

@@ -55,6 +55,7 @@ class MovieModel:
         self.bad: set[int] = set()
         self.shifts: np.ndarray | None = None
         self.subpixel: bool = True
+        self.totals: np.ndarray | None = None
         self._times: FrameTimes | None = None
         if state:
             self.first = int(state.get("first", self.first))
@@ -154,6 +155,8 @@ class MovieModel:
                 continue
             if np.ptp(values.astype(np.float64)) > 0:
                 out[name] = values.astype(np.float64)
+        if self.totals is not None:
+            out["frame total"] = self.totals
         if self.shifts is not None:
             out["drift dy (px)"] = self.shifts[:, 0]
             out["drift dx (px)"] = self.shifts[:, 1]
@@ -183,6 +186,29 @@ class MovieModel:
         """:func:`napari_tvips._drift.iter_drift` over the current sums/binning (no shifts)."""
         view = MovieView(self.series, self.settings().with_(shifts=None))
         return iter_drift(view, **kwargs)
+
+    def totals_steps(
+        self, block_bytes: int = 16 << 20
+    ) -> Generator[tuple[int, int], None, np.ndarray]:
+        """Sum every source frame's pixels, a block at a time; yield ``(done, total)``.
+
+        Returns the ``(n_frames,)`` float64 totals (also kept as :attr:`totals` by
+        :meth:`set_totals`). Memory: one block of frames.
+        """
+        n = self.series.n_frames
+        per = max(1, block_bytes // max(self.series.header.frame_bytes, 1))
+        totals = np.empty(n, dtype=np.float64)
+        for lo in range(0, n, per):
+            hi = min(lo + per, n)
+            block = self.series.read_frames(np.arange(lo, hi))
+            totals[lo:hi] = block.reshape(hi - lo, -1).sum(axis=1, dtype=np.float64)
+            yield hi, n
+        return totals
+
+    def set_totals(self, totals: np.ndarray | None) -> None:
+        """Keep per-frame totals for the plot."""
+        self.totals = totals
+        self.changed.emit()
 
     def export(
         self,

@@ -78,6 +78,7 @@ class MovieWidget(Container):
         self._base_scale: list[float] = [1.0, 1.0]
         self._fields: dict[str, np.ndarray] = {}
         self._worker: Any = None
+        self._pick_start: int | None = None
 
         self.layer = ComboBox(label="Layer", choices=self._layer_choices)
         self.field = ComboBox(label="plot", choices=self._field_choices)
@@ -88,6 +89,8 @@ class MovieWidget(Container):
         self.average = CheckBox(text="average (not sum)", value=False)
         self.bad_button = PushButton(text="Mark range bad")
         self.clear_bad_button = PushButton(text="Clear bad")
+        self.pick_bad = CheckBox(text="clicks on the plot pick a bad range", value=False)
+        self.totals_button = PushButton(text="Frame totals")
         self.drift_button = PushButton(text="Correct drift")
         self.clear_drift_button = PushButton(text="No drift correction")
         self.export_path = FileEdit(label="export to", mode="w", filter="*.tif *.tiff *.mp4")
@@ -111,6 +114,8 @@ class MovieWidget(Container):
                     layout="horizontal",
                     labels=False,
                 ),
+                self.pick_bad,
+                self.totals_button,
                 Container(
                     widgets=[self.drift_button, self.clear_drift_button],
                     layout="horizontal",
@@ -133,6 +138,7 @@ class MovieWidget(Container):
         self.bad_button.clicked.connect(self.mark_bad)
         self.clear_bad_button.clicked.connect(self.clear_bad)
         self.drift_button.clicked.connect(self.correct_drift)
+        self.totals_button.clicked.connect(self.compute_totals)
         self.clear_drift_button.clicked.connect(self.clear_drift)
         self.export_button.clicked.connect(self.export)
         self.viewer.layers.events.inserted.connect(self._reset_layers)
@@ -264,9 +270,22 @@ class MovieWidget(Container):
         self.trace.set_marks(marks)
 
     def on_trace_click(self, frame: int) -> None:
-        """Move the slider to the output frame holding source ``frame``."""
+        """Move the slider to the output frame holding source ``frame``.
+
+        With "clicks on the plot pick a bad range", the first click sets the range's start and
+        the second its end, and the range is marked bad.
+        """
         m, layer = self.model, self._current
         if m is None or layer is None:
+            return
+        if self.pick_bad.value:
+            if self._pick_start is None:
+                self._pick_start = int(frame)
+                self.message.value = f"Bad range from frame {frame}: click its end"
+                return
+            start, self._pick_start = self._pick_start, None
+            m.mark_bad(start, frame)
+            self._apply_or_report()
             return
         offset = self.viewer.dims.ndim - layer.ndim
         self.viewer.dims.set_current_step(offset, m.output_index(frame))
@@ -334,6 +353,34 @@ class MovieWidget(Container):
         self._apply_or_report()
         largest = float(np.abs(shifts).max()) if shifts.size else 0.0
         self.message.value += f" (largest shift {largest:.2f} px)"
+
+    def compute_totals(self) -> Any:
+        """Sum every frame's pixels in a worker (for the plot); returns the worker."""
+        m = self.model
+        if m is None or self._worker is not None:
+            return None
+        steps = m.totals_steps()
+        n = m.series.n_frames
+        self.progress.max, self.progress.value = max(n, 1), 0
+
+        @thread_worker(progress={"total": n, "desc": "Frame totals"})
+        def work() -> Generator[tuple[int, int], None, np.ndarray]:
+            return (yield from steps)
+
+        worker = work()
+        worker.yielded.connect(self._on_progress)
+        worker.returned.connect(self._on_totals)
+        worker.finished.connect(self._on_finished)
+        worker.errored.connect(self._on_error)
+        self._worker = worker
+        worker.start()
+        return worker
+
+    def _on_totals(self, totals: np.ndarray) -> None:
+        if self.model is not None:
+            self.model.set_totals(totals)
+            self._refresh_fields()
+            self.field.value = "frame total"
 
     def clear_drift(self) -> None:
         """Show the frames without drift correction."""
