@@ -12,7 +12,7 @@ frame carries its index in its first pixels so the benchmark can check what napa
   a ``MovieView`` reading ahead in a thread (as the "TVIPS movie" widget sets), and in memory;
 * drift: ``estimate_drift`` frames per second (full size, and binned 4x4);
 * export: TIFF and MP4 export throughput vs. raw read + write of the same bytes; peak memory
-  (RSS high-water mark of a child process doing only the export).
+  (VmHWM of a child process doing only the export).
 
 Run under a display: ``xvfb-run -a -s "-screen 0 1366x768x24" python benchmarks/bench_movie.py``.
 The page cache is warm (just written; perf-notes.md: re-read after a minute idle). The data is
@@ -196,16 +196,23 @@ def raw_copy_s(path: Path, target: Path) -> float:
 
 
 _CHILD = """
-import resource, sys, time
+import sys, time
 import tifffile, imageio_ffmpeg, PIL.Image, scipy.ndimage
 from napari_tvips import open_series
 from napari_tvips._movie_export import export_movie
 from napari_tvips._time import frame_times
+
+
+def hwm():  # VmHWM is per address space (ru_maxrss would carry the parent's over exec)
+    with open("/proc/self/status") as fh:
+        return next(int(x.split()[1]) for x in fh if x.startswith("VmHWM"))
+
+
 frame_times(open_series(sys.argv[1]))  # headers read: not part of the pixel streaming
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = hwm()
 t = time.perf_counter()
 export_movie(sys.argv[1], sys.argv[2], contrast=(0, 300))
-print(time.perf_counter() - t, base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(time.perf_counter() - t, base, hwm())
 """
 
 
