@@ -39,7 +39,8 @@ __all__ = ["MovieWidget"]
 log = logging.getLogger(__name__)
 
 _MAX = 2**31 - 1
-#: Frames read ahead in a background thread during playback (benchmarks/bench_movie.py).
+#: Frames read ahead in a background thread during playback (benchmarks/bench_movie.py: 2k
+#: frames played at 18 instead of 14 frames/s; 4k frames are limited by napari's display).
 READ_AHEAD = 2
 
 
