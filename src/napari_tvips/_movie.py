@@ -18,7 +18,9 @@ An output frame is made from source frames in four steps, in this order:
 
 With ``read_ahead=k``, reading one frame starts reading the next ``k`` in a background thread,
 so forward playback finds them ready (``benchmarks/bench_movie.py``: napari's play of 2k frames
-drew 18 instead of 14 frames/s here; at 4k, napari's display, not the read, is the limit). Sums of integer frames stay integers (``uint32``, or ``uint64`` where ``uint32`` could
+drew 18 instead of 14 frames/s here; at 4k, napari's display, not the read, is the limit).
+
+Sums of integer frames stay integers (``uint32``, or ``uint64`` where ``uint32`` could
 overflow); averages and sub-pixel shifts give ``float32``. This module imports no Qt or napari.
 """
 
