@@ -21,9 +21,9 @@ def movie_path(tmp_path):
     return write_recording(tmp_path / "heat", frames, headers=headers)[0], true
 
 
-def _wait(qtbot, worker):
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+def _wait(qtbot, widget):
+    # the worker may finish before a waitSignal would connect: wait for the widget's state
+    qtbot.waitUntil(lambda: widget._worker is None, timeout=60_000)
 
 
 def test_model_without_qt(movie_path):
@@ -77,8 +77,8 @@ def test_widget_sum_drift_export(make_napari_viewer, qtbot, movie_path, tmp_path
     assert viewer.dims.current_step[0] == 2
     assert widget.now.value == "t = 0.095 s, frame 8-11"  # recorded time (10 ms frames)
 
-    worker = widget.correct_drift()
-    _wait(qtbot, worker)
+    assert widget.correct_drift() is not None
+    _wait(qtbot, widget)
     shifts = layer.metadata[MOVIE_METADATA_KEY]["shifts"]
     assert shifts.shape == (16, 2)
     # the sums' shifts: mean drift of their 4 frames, within 0.2 px
@@ -88,8 +88,8 @@ def test_widget_sum_drift_export(make_napari_viewer, qtbot, movie_path, tmp_path
     assert layer.data.settings.shifts is not None
     assert "drift dx (px)" in widget.field.choices
 
-    worker = widget.compute_totals()
-    _wait(qtbot, worker)
+    assert widget.compute_totals() is not None
+    _wait(qtbot, widget)
     assert widget.field.value == "frame total"
 
     # pick a bad range on the plot: frames 13..15 leave the movie (the last sum)
@@ -105,8 +105,8 @@ def test_widget_sum_drift_export(make_napari_viewer, qtbot, movie_path, tmp_path
     assert layer.data.shape[0] == 2
     out = tmp_path / "range.tif"
     widget.export_path.value = str(out)
-    worker = widget.export()
-    _wait(qtbot, worker)
+    assert widget.export() is not None
+    _wait(qtbot, widget)
     data = tifffile.imread(out)
     assert data.shape == (2, 96, 96)
     np.testing.assert_allclose(data[1], np.asarray(layer.data[1]), rtol=1e-6)

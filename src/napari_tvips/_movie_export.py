@@ -309,40 +309,30 @@ def export_movie(
     source: Series | MovieView | str | os.PathLike[str],
     target: str | os.PathLike[str],
     *,
-    frames: slice | None = None,
-    sum_frames: int = 1,
-    binning: int = 1,
-    average: bool = False,
-    bad: Sequence[int] = (),
-    drift: str | np.ndarray | None = None,
-    subpixel: bool = True,
     fps: float | None = None,
     contrast: tuple[float, float] | None = None,
     timestamp: bool = False,
     scalebar: bool = False,
     preset: str = "veryfast",
     progress: Progress | None = None,
+    **view_options: Any,
 ) -> list[str]:
     """Write a movie of ``source`` to ``target`` (``.tif``, ``.tiff`` or ``.mp4``).
 
     Parameters
     ----------
     source : Series, MovieView or path
-        The recording (or a view already set up, e.g. the one on screen; the frame, sum,
-        binning and drift arguments are then ignored).
+        The recording (or a view already set up, e.g. the one on screen).
     target : str or os.PathLike
         Output file; the suffix picks the format.
-    frames, sum_frames, binning, average, bad
-        See :class:`~napari_tvips._movie.MovieSettings`.
-    drift : None, "auto" or numpy.ndarray
-        No correction, estimate it first (:func:`napari_tvips._drift.estimate_drift` on the same
-        sums and binning), or a ``(n_frames, 2)`` shift table.
-    subpixel : bool
-        Apply fractional shifts by interpolation.
     fps, contrast, timestamp, scalebar, preset
         MP4 only (see :func:`write_mp4`).
     progress : callable, optional
         ``progress(done, total)`` after each frame (drift estimation, then writing).
+    **view_options
+        For a recording: :func:`movie_view`'s ``frames``, ``sum_frames``, ``binning``,
+        ``average``, ``bad``, ``drift`` (``None``, ``"auto"`` or an ``(n_frames, 2)`` table)
+        and ``subpixel``.
 
     Returns
     -------
@@ -353,12 +343,11 @@ def export_movie(
     if suffix not in MOVIE_SUFFIXES:
         raise ValueError(f"{target}: movie formats are {', '.join(MOVIE_SUFFIXES)}")
     if isinstance(source, MovieView):
+        if view_options:
+            raise TypeError(f"{target}: {sorted(view_options)} apply to a recording, not a view")
         view = source
     else:
-        view = movie_view(
-            source, frames=frames, sum_frames=sum_frames, binning=binning, average=average,
-            bad=bad, drift=drift, subpixel=subpixel, progress=progress,
-        )  # fmt: skip
+        view = movie_view(source, progress=progress, **view_options)
     if suffix == ".mp4":
         return write_mp4(
             view, target, fps=fps, contrast=contrast, timestamp=timestamp, scalebar=scalebar,

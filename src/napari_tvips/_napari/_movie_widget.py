@@ -325,21 +325,28 @@ class MovieWidget(Container):
         m = self.model
         if m is None or self._worker is not None:
             return None
-        steps = m.drift_steps()
-        total = m.view().shape[0]
+        self.message.value = "Estimating drift..."
+        return self._run(m.drift_steps(), m.view().shape[0], "Estimating drift", self._on_drift)
+
+    def _run(
+        self, steps: Generator[tuple[int, int], None, Any], total: int, desc: str, on_result: Any
+    ) -> Any:
+        """Run a ``(done, total)`` generator in a worker with napari progress.
+
+        ``on_result`` gets the generator's return value in the main thread.
+        """
         self.progress.max, self.progress.value = max(total, 1), 0
 
-        @thread_worker(progress={"total": total, "desc": "Estimating drift"})
-        def work() -> Generator[tuple[int, int], None, np.ndarray]:
+        @thread_worker(progress={"total": total, "desc": desc})
+        def work() -> Generator[tuple[int, int], None, Any]:
             return (yield from steps)
 
         worker = work()
         worker.yielded.connect(self._on_progress)
-        worker.returned.connect(self._on_drift)
+        worker.returned.connect(on_result)
         worker.finished.connect(self._on_finished)
         worker.errored.connect(self._on_error)
         self._worker = worker
-        self.message.value = "Estimating drift..."
         worker.start()
         return worker
 
@@ -360,22 +367,7 @@ class MovieWidget(Container):
         m = self.model
         if m is None or self._worker is not None:
             return None
-        steps = m.totals_steps()
-        n = m.series.n_frames
-        self.progress.max, self.progress.value = max(n, 1), 0
-
-        @thread_worker(progress={"total": n, "desc": "Frame totals"})
-        def work() -> Generator[tuple[int, int], None, np.ndarray]:
-            return (yield from steps)
-
-        worker = work()
-        worker.yielded.connect(self._on_progress)
-        worker.returned.connect(self._on_totals)
-        worker.finished.connect(self._on_finished)
-        worker.errored.connect(self._on_error)
-        self._worker = worker
-        worker.start()
-        return worker
+        return self._run(m.totals_steps(), m.series.n_frames, "Frame totals", self._on_totals)
 
     def _on_totals(self, totals: np.ndarray) -> None:
         if self.model is not None:
