@@ -14,6 +14,7 @@ from ._format import ScanCalibration
 from ._lazy import FrameArray
 from ._scan import ScanLayout
 from ._series import Series, open_series
+from ._time import frame_times
 from ._version import __version__
 
 __all__ = [
@@ -28,5 +29,6 @@ __all__ = [
     "convert",
     "file_reader",
     "file_writer",
+    "frame_times",
     "open_series",
 ]

@@ -88,6 +88,10 @@ def info(path: str) -> int:
     print(f"frame headers ({h.frame_header_bytes} bytes each)")
     for name, values in headers.items():
         print(_field_summary(name, values))
+    from ._time import frame_times, summary
+
+    for line in summary(frame_times(headers)):
+        print(line)
     print(f"scan        {_scan_summary(headers)}")
     return 0
 
@@ -205,6 +209,9 @@ def _convert_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kwargs["scan_step"] = steps[0] if len(steps) == 1 else steps
     if args.scan_unit is not None:
         kwargs["scan_unit"] = args.scan_unit
+    from ._movie_cli import movie_kwargs
+
+    kwargs.update(movie_kwargs(args))
     return kwargs
 
 
@@ -262,6 +269,9 @@ def _parser() -> argparse.ArgumentParser:
     p_conv.add_argument("--scan-step", metavar="S|SY,SX", help="scan step (default unit nm)")
     p_conv.add_argument("--scan-unit", metavar="UNIT", help="unit of the scan step")
     p_conv.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    from ._movie_cli import add_movie_arguments
+
+    add_movie_arguments(p_conv)
     return parser
 
 

@@ -342,3 +342,12 @@ def convert(
     finally:
         if bar is not None:
             bar.close()
+
+
+def _write_movie(source: ExportSource, destination: str, **kwargs: Any) -> list[str]:
+    from ._movie_export import convert_movie
+
+    return convert_movie(source, destination, **kwargs)
+
+
+register_exporter((".tif", ".tiff", ".mp4"), _write_movie)

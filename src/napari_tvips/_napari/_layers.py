@@ -18,6 +18,7 @@ from .._metadata import FrameHeaders, build_metadata, frame_times, signal_units
 from .._record import KEY, LayoutSource, TvipsRecord
 from .._scan import ScanLayout
 from .._series import Series
+from ._movie_time import stack_time_step
 
 __all__ = ["contrast_limits", "layer_data_tuple", "layer_kwargs", "tvips_record"]
 
@@ -150,11 +151,7 @@ def layer_kwargs(
         source = "headers" if index_map is not None else "stack" if layout.is_stack else "manual"
     scan = index_map is not None or not layout.is_stack
     if not scan:
-        step = 0.0
-        if "timestamp" in first and first["timestamp"].size > 1:
-            ms = first.get("ms", np.zeros(2, np.int64)).astype(np.int64)
-            ts = first["timestamp"].astype(np.int64)
-            step = float(ts[1] - ts[0]) + float(ms[1] - ms[0]) / 1000
+        step = stack_time_step(series) if "timestamp" in first else 0.0
         if step > 0:
             nav_scale, nav_units, nav_labels = [step], ["s"], ["time"]
         else:
