@@ -42,19 +42,3 @@ def test_compute_on_process_cluster(client, tmp_path: Path) -> None:
     # the work really ran in other processes
     pids = set(client.run(lambda: __import__("os").getpid()).values())
     assert len(pids) == 2 and __import__("os").getpid() not in pids
-
-
-def test_write_dask_input_with_a_cluster_active(client, tmp_path: Path) -> None:
-    """Workers compute the blocks, this process writes the files (writers do not pickle)."""
-    rng = np.random.default_rng(6)
-    frames = rng.integers(0, 65535, size=(40, 8, 10), dtype=np.uint16)
-    write_recording(tmp_path / "src", frames, frames_per_part=[25, 15])
-    lazy = nt.file_reader(tmp_path / "src_000.tvips", lazy=True, rechunking={0: 3})[0]
-    assert lazy["data"].numblocks[0] > 4
-    paths = nt.file_writer(
-        tmp_path / "out", lazy, max_file_size=256 + 9 * 220, show_progressbar=False
-    )
-    assert len(paths) == 5
-    back = nt.file_reader(paths[0])[0]
-    np.testing.assert_array_equal(back["data"], frames)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
