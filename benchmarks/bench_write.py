@@ -13,7 +13,10 @@ fresh subprocess so that its peak memory (``ru_maxrss``) is its own:
 - ``ours-numpy``: :func:`napari_tvips.file_writer` from a NumPy array in memory;
 - ``rsciio-numpy``: ``rsciio.tvips.file_writer`` from the same array;
 - ``ours-dask``: :func:`napari_tvips.file_writer` from a lazily generated dask array (32 MiB
-  chunks), whose peak memory over the interpreter must stay under 256 MB.
+  chunks), whose peak memory over the interpreter must stay under 256 MB;
+- ``ours-distributed``: the same with a ``dask.distributed`` client active (a local cluster of 2
+  worker processes, started before the timing): workers compute the blocks, the writing process
+  receives and writes them; its peak memory is the writing process's (workers excluded).
 
 Times cover the write call only (data generation excluded); files are removed between runs.
 """
@@ -47,6 +50,11 @@ def _pattern(first: int, count: int) -> np.ndarray:
     return base + ids  # uint16 throughout: no temporaries bigger than the output
 
 
+def _block(block_info: Any = None) -> np.ndarray:
+    """One dask block of the synthetic recording (module level: it pickles to workers)."""
+    return _pattern(block_info[None]["array-location"][0][0], block_info[None]["chunk-shape"][0])
+
+
 def _signal(data: Any) -> dict[str, Any]:
     nav = {"name": "time", "scale": 1.0, "offset": 0.0, "units": "1/nm", "navigate": True}
     sig = {"scale": 1.0, "offset": 0.0, "units": "1/nm", "navigate": False}
@@ -76,16 +84,22 @@ def child(method: str, frames: int, folder: str) -> dict[str, float]:
         import rsciio.tvips  # noqa: F401  (import cost outside the timing)
     import dask.array as da
 
+    cluster = client = None
+    if method == "ours-distributed":
+        import distributed
+
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = distributed.Client(cluster)
     baseline = _rss()
     target = os.path.join(folder, "bench.tvips")
     data: Any
-    if method == "ours-dask":
+    if method in ("ours-dask", "ours-distributed"):
         per = max(1, (32 * MIB) // (FRAME[0] * FRAME[1] * DTYPE.itemsize))
         chunks = ((per,) * (frames // per) + ((frames % per,) if frames % per else ()),)
         data = da.map_blocks(
-            lambda block_info=None: _pattern(block_info[None]["array-location"][0][0],
-                                             block_info[None]["chunk-shape"][0]),
-            dtype=DTYPE, chunks=(*chunks, (FRAME[0],), (FRAME[1],)),
+            _block, dtype=DTYPE, chunks=(*chunks, (FRAME[0],), (FRAME[1],))
         )  # fmt: skip
     else:
         data = np.empty((frames, *FRAME), DTYPE)
@@ -126,6 +140,9 @@ def child(method: str, frames: int, folder: str) -> dict[str, float]:
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
+    if client is not None:
+        client.close()
+        cluster.close()
     return {
         "seconds": seconds,
         "bytes": size,
@@ -162,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(child(args.child, frames, args.dir)))
         return
     folder = tempfile.mkdtemp(prefix="bench-write-", dir=args.dir)
-    methods = ["tofile", "ours-numpy", "rsciio-numpy", "ours-dask"]
+    methods = ["tofile", "ours-numpy", "rsciio-numpy", "ours-dask", "ours-distributed"]
     results: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
     try:
         print(f"{frames} frames of {FRAME[0]}x{FRAME[1]} uint16, {args.repeat} runs each")
@@ -172,17 +189,19 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     ref = statistics.median(r["seconds"] for r in results["tofile"])
-    print(f"{'method':<14}{'median s':>10}{'GiB/s':>8}{'vs tofile':>11}{'peak MiB*':>11}")
+    print(f"{'method':<18}{'median s':>10}{'GiB/s':>8}{'vs tofile':>11}{'peak MiB*':>11}")
     for method in methods:
         runs = results[method]
         secs = statistics.median(r["seconds"] for r in runs)
         gib = runs[0]["bytes"] / secs / (1 << 30)
-        key = "peak_over_interpreter_mib" if method == "ours-dask" else "peak_over_data_mib"
+        lazy = method in ("ours-dask", "ours-distributed")
+        key = "peak_over_interpreter_mib" if lazy else "peak_over_data_mib"
         peak = max(r[key] for r in runs)
-        print(f"{method:<14}{secs:>10.2f}{gib:>8.2f}{ref / secs:>10.2f}x{peak:>11.0f}")
+        print(f"{method:<18}{secs:>10.2f}{gib:>8.2f}{ref / secs:>10.2f}x{peak:>11.0f}")
     print(
         "* peak RSS during the write over the RSS before it (numpy input, tofile: the data and "
-        "record array already allocated); ours-dask: over the bare interpreter"
+        "record array already allocated); ours-dask/-distributed: over the bare interpreter "
+        "(with the cluster's client; worker processes not counted)"
     )
 
 

@@ -384,3 +384,14 @@ def test_random_bytes_after_the_magic_never_raise() -> None:
 def test_pack_refuses_what_it_cannot_record(bad: ScanCalibration) -> None:
     with pytest.raises(ValueError):
         pack_calibration(bad)
+
+
+def test_zero_pixel_size_of_a_camera_file_resaves_identically(tmp_path: Path) -> None:
+    """A header pixel size of 0 is held exactly by the header: no block, no warning."""
+    frames = np.arange(3 * 4 * 5, dtype=np.uint16).reshape(3, 4, 5)
+    src = write_recording(tmp_path / "cam", frames, pixelsize=0)[0]
+    signal = nt.file_reader(src)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = nt.file_writer(tmp_path / "again", signal, show_progressbar=False)
+    assert Path(out[0]).read_bytes() == Path(src).read_bytes()

@@ -24,6 +24,7 @@ import psutil
 import pytest
 
 import napari_tvips as nt
+from faults import fail_after
 from napari_tvips._lazy import FrameArray, to_dask
 from napari_tvips._napari._layers import layer_data_tuple
 from napari_tvips._napari._reader import napari_get_reader, read_tvips
@@ -399,19 +400,6 @@ def _new_signal(n: int = 10, seed: int = 3) -> dict:
     return {"data": rng.integers(0, 60000, (n, 6, 7), dtype=np.uint16), "axes": [], "metadata": {}}
 
 
-def _fail_after(real, exc: BaseException, after: int):
-    calls = {"n": 0}
-
-    def wrapped(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] > after:
-            raise exc
-        return real(*args, **kwargs)
-
-    wrapped.calls = calls
-    return wrapped
-
-
 def _save(folder: Path, signal: dict, **kwargs) -> list[str]:
     kwargs.setdefault("max_file_size", 256 + 3 * RECORD)  # 4 parts for 10 frames
     return nt.file_writer(folder / "out", signal, show_progressbar=False, **kwargs)
@@ -434,7 +422,7 @@ def test_disk_full_at_any_write_keeps_previous_set(old_set, monkeypatch, after, 
 
         signal["data"] = da.from_array(signal["data"], chunks=(2, 6, 7))
     full = OSError(28, os.strerror(28))
-    monkeypatch.setattr(os, "pwritev", _fail_after(os.pwritev, full, after))
+    monkeypatch.setattr(os, "pwritev", fail_after(os.pwritev, full, after))
     with pytest.raises(OSError) as info:
         _save(folder, signal, max_file_size=256 + RECORD)  # one frame per call and part
     assert info.value.errno == 28 and "No space left on device" in str(info.value)
@@ -443,7 +431,7 @@ def test_disk_full_at_any_write_keeps_previous_set(old_set, monkeypatch, after, 
 
 def test_disk_full_writing_the_main_header(old_set, monkeypatch) -> None:
     folder, old, before = old_set
-    monkeypatch.setattr(os, "pwrite", _fail_after(os.pwrite, OSError(28, os.strerror(28)), 0))
+    monkeypatch.setattr(os, "pwrite", fail_after(os.pwrite, OSError(28, os.strerror(28)), 0))
     with pytest.raises(OSError, match="No space left on device"):
         _save(folder, _new_signal())
     _assert_untouched(folder, before, old)
@@ -453,7 +441,7 @@ def test_disk_full_writing_the_main_header(old_set, monkeypatch) -> None:
 @pytest.mark.parametrize("after", [0, 2])
 def test_exception_mid_write_keeps_previous_set(old_set, monkeypatch, exc, after) -> None:
     folder, old, before = old_set
-    monkeypatch.setattr(os, "pwritev", _fail_after(os.pwritev, exc, after))
+    monkeypatch.setattr(os, "pwritev", fail_after(os.pwritev, exc, after))
     with pytest.raises(type(exc)):
         _save(folder, _new_signal(), max_file_size=256 + RECORD)
     _assert_untouched(folder, before, old)
@@ -469,7 +457,7 @@ def test_failure_while_renaming_restores_previous_set(
 ) -> None:
     """Some new parts already renamed over old ones when the failure hits: all are put back."""
     folder, old, before = old_set
-    replace = _fail_after(os.replace, exc, after)
+    replace = fail_after(os.replace, exc, after)
     monkeypatch.setattr(os, "replace", replace)
     with pytest.raises(type(exc)):
         _save(folder, _new_signal(), max_file_size=256 + per_part * RECORD)
@@ -538,8 +526,8 @@ def test_read_only_folder_chmod(old_set) -> None:
 def test_no_hard_links_and_a_failing_rename_keeps_previous_set(old_set, monkeypatch) -> None:
     """Filesystems without hard links (FAT, some network shares): renaming may still fail."""
     folder, old, before = old_set
-    monkeypatch.setattr(os, "link", _fail_after(os.link, OSError(1, os.strerror(1)), 0))
-    monkeypatch.setattr(os, "replace", _fail_after(os.replace, OSError(5, os.strerror(5)), 1))
+    monkeypatch.setattr(os, "link", fail_after(os.link, OSError(1, os.strerror(1)), 0))
+    monkeypatch.setattr(os, "replace", fail_after(os.replace, OSError(5, os.strerror(5)), 1))
     with pytest.raises(OSError):
         _save(folder, _new_signal())
     monkeypatch.undo()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from faults import fail_after
 from napari_tvips._install import installing
 
 
@@ -26,19 +27,6 @@ def _write_store(path: str, tag: bytes) -> None:
     Path(path, ".zgroup").write_bytes(b'{"zarr_format": 2}' + tag)
     for i in range(3):
         Path(path, "data", f"{i}.0").write_bytes(tag * (i + 1))
-
-
-def _fail_after(real, exc: BaseException, after: int):
-    calls = {"n": 0}
-
-    def wrapped(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] > after:
-            raise exc
-        return real(*args, **kwargs)
-
-    wrapped.calls = calls
-    return wrapped
 
 
 @pytest.fixture
@@ -108,8 +96,8 @@ def test_failure_while_installing_restores_files_and_directories(
     """The 1st, 2nd or 3rd rename fails after the others went in: every old target comes back."""
     folder, before = old
     if not links:
-        monkeypatch.setattr(os, "link", _fail_after(os.link, OSError(1, os.strerror(1)), 0))
-    replace = _fail_after(os.replace, exc, after)
+        monkeypatch.setattr(os, "link", fail_after(os.link, OSError(1, os.strerror(1)), 0))
+    replace = fail_after(os.replace, exc, after)
     monkeypatch.setattr(os, "replace", replace)
     targets = [folder / "x.blo", folder / "x.zspy", folder / "y.zspy"]
     with pytest.raises(type(exc)), installing(targets, stale=[folder / "x_001.tvips"]) as temps:
@@ -124,7 +112,7 @@ def test_failure_while_installing_restores_files_and_directories(
 def test_failure_keeping_a_directory_aside_restores(old, monkeypatch) -> None:
     """Moving the old store aside fails after the old file was moved aside: both stay."""
     folder, before = old
-    monkeypatch.setattr(os, "link", _fail_after(os.link, OSError(1, os.strerror(1)), 0))
+    monkeypatch.setattr(os, "link", fail_after(os.link, OSError(1, os.strerror(1)), 0))
     real_rename, calls = os.rename, []
 
     def rename_once_denied(src, dst):  # the 2nd rename (the store) fails, restoring works

@@ -343,27 +343,7 @@ def main_header_bytes(values: dict[str, object]) -> bytes:
 
 
 # -- the napari-tvips calibration block (main header bytes 52..255) -----------------------------
-#
-# The main header cannot hold a scan's shape or step, a pixel size below 1 nm or between two
-# integers, or a unit other than the nm / 1/nm implied by the frames' mode. napari-tvips keeps
-# them in the main header's unused bytes 52..255 (the ``dummy`` field), which RosettaSciIO,
-# LiberTEM and TVIPS software never interpret. Layout, little-endian, offsets from the start of
-# the main header:
-#
-#   52   8  magic  b"NTVIPSCB"
-#   60   2  <u2    block version (1)
-#   62   2  <u2    flags: 1 scan step, 2 scan unit, 4 scan offset, 8 signal scale,
-#                  16 signal unit, 32 signal offset (a clear flag: unknown, bytes are zero)
-#   64   4  <u4    scan ny  \  0, 0: not a scan
-#   68   4  <u4    scan nx  /
-#   72  16  <f8 x2 scan step (y, x)
-#   88  16  <f8 x2 scan offset (y, x)
-#  104  24         scan unit, UTF-8, NUL-padded ("" with its flag set: dimensionless)
-#  128  16  <f8 x2 signal pixel size (y, x)
-#  144  16  <f8 x2 signal offset (y, x)
-#  160  24         signal unit, UTF-8, NUL-padded
-#  184   4  <u4    CRC-32 (zlib) of bytes 52..183
-#  188  68         filler (whatever the writer puts in unused bytes)
+# Layout in the docstring of ScanCalibration (and in the README's format notes).
 
 #: First bytes of the calibration block (at main header offset 52).
 CALIBRATION_MAGIC = b"NTVIPSCB"
@@ -413,6 +393,33 @@ class ScanCalibration:
         Unit of the pixel size and offset, e.g. ``"1/nm"`` (``""``: dimensionless).
     scan_offset, signal_offset : tuple of float or None
         Offsets ``(y, x)`` of the navigation and signal axes.
+
+    Notes
+    -----
+    The main header cannot hold a scan's shape or step, a pixel size below 1 nm or between two
+    integers, or a unit other than the nm / 1/nm implied by the frames' mode. napari-tvips keeps
+    them in the main header's unused bytes 52..255 (the ``dummy`` field), which RosettaSciIO,
+    LiberTEM and TVIPS software never interpret. Layout, little-endian, offsets from the start
+    of the main header::
+
+        52   8  magic  b"NTVIPSCB"
+        60   2  <u2    block version (1)
+        62   2  <u2    flags: 1 scan step, 2 scan unit, 4 scan offset, 8 signal scale,
+                       16 signal unit, 32 signal offset (clear: unknown, bytes are zero)
+        64   4  <u4    scan ny   (ny, nx = 0, 0: not a scan)
+        68   4  <u4    scan nx
+        72  16  <f8 x2 scan step (y, x)
+        88  16  <f8 x2 scan offset (y, x)
+       104  24         scan unit, UTF-8, NUL-padded ("" with its flag set: dimensionless)
+       128  16  <f8 x2 signal pixel size (y, x)
+       144  16  <f8 x2 signal offset (y, x)
+       160  24         signal unit, UTF-8, NUL-padded
+       184   4  <u4    CRC-32 (zlib) of bytes 52..183
+       188  68         filler (whatever the writer puts in unused bytes)
+
+    Scales and steps are finite and non-zero, offsets finite, scan sides at most
+    :data:`MAX_SCAN_SIDE`; :func:`parse_calibration` ignores (with a warning) any block that
+    breaks these rules, has another version or a wrong checksum.
     """
 
     scan_shape: tuple[int, int] | None = None

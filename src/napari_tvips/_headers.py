@@ -119,7 +119,6 @@ def _scales(
         target is not None
         and kind == frame_mode
         and same_size
-        and size_x != 0
         and all(_fits_header(v) for v in values)
     )
     kept = not exact
@@ -273,7 +272,7 @@ def _number(value: object, default: float) -> float:
 
 
 def _axis_pair(
-    ax_y: Mapping[str, Any], ax_x: Mapping[str, Any], what: str
+    ax_y: Mapping[str, Any], ax_x: Mapping[str, Any], what: str, quiet: bool = False
 ) -> tuple[tuple[float, float] | None, tuple[float, float] | None, str | None]:
     """``(scale, offset, unit)`` of two axes in the y axis' unit, for the calibration block."""
     unit = ax_y.get("units")
@@ -291,7 +290,7 @@ def _axis_pair(
         else:
             scale[1], offset[1] = conv  # type: ignore[assignment]
     good_scale = all(math.isfinite(v) and v != 0 for v in scale)
-    if not good_scale:
+    if not good_scale and not quiet:  # quiet: the header holds the value exactly
         warnings.warn(
             f"{what} scale {tuple(scale)} is zero or not finite; not recorded",
             UserWarning,
@@ -323,7 +322,7 @@ def _calibration(
             step, offset, unit = _axis_pair(axes[0], axes[1], "scan")
             fields.update(scan_step=step, scan_offset=offset, scan_unit=unit)
     if len(axes) >= 2:
-        scale, offset, unit = _axis_pair(axes[-2], axes[-1], "signal")
+        scale, offset, unit = _axis_pair(axes[-2], axes[-1], "signal", quiet=signal_exact)
         fields.update(signal_scale=scale, signal_offset=offset, signal_unit=unit)
     return ScanCalibration(**fields)
 

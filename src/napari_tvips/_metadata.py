@@ -100,6 +100,19 @@ def frame_times(fields: Mapping[str, np.ndarray]) -> np.ndarray | None:
     return fields["timestamp"] + ms / 1000
 
 
+def _calibrated(
+    header: tuple[list[Any], list[Any], list[str]],
+    saved: tuple[tuple[float, float] | None, tuple[float, float] | None, str | None],
+) -> tuple[list[Any], list[Any], list[str]]:
+    """Two axes' ``(scales, offsets, units)``: the calibration block's where it has them."""
+    scale, offset, unit = saved
+    return (
+        header[0] if scale is None else list(scale),
+        header[1] if offset is None else list(offset),
+        header[2] if unit is None else [unit, unit],
+    )
+
+
 def build_axes(
     series: Series,
     nav_shape: tuple[int, ...] | None,
@@ -129,12 +142,10 @@ def build_axes(
     sig_scales: list[float] = [h.pixelsize, h.pixelsize]
     sig_offsets: list[float] = [h.offsety, h.offsetx]
     if cal is not None:  # written by napari-tvips: the exact values
-        if cal.signal_scale is not None:
-            sig_scales = list(cal.signal_scale)
-        if cal.signal_offset is not None:
-            sig_offsets = list(cal.signal_offset)
-        if cal.signal_unit is not None:
-            sig_units = [cal.signal_unit, cal.signal_unit]
+        sig_scales, sig_offsets, sig_units = _calibrated(
+            (sig_scales, sig_offsets, sig_units),
+            (cal.signal_scale, cal.signal_offset, cal.signal_unit),
+        )
     if nav_shape is None:
         times = frame_times(first)
         if times is None:  # version 1 files without timestamps: frame numbers
@@ -150,12 +161,9 @@ def build_axes(
         units = ([""] * extra + ["nm", "nm"])[-len(nav_shape) :]
         scales, offsets, shape = [1] * len(nav_shape), [0] * len(nav_shape), tuple(nav_shape)
         if cal is not None and cal.scan_shape is not None and shape == cal.scan_shape:
-            if cal.scan_step is not None:
-                scales = list(cal.scan_step)
-            if cal.scan_offset is not None:
-                offsets = list(cal.scan_offset)
-            if cal.scan_unit is not None:
-                units = [cal.scan_unit, cal.scan_unit]
+            scales, offsets, units = _calibrated(
+                (scales, offsets, units), (cal.scan_step, cal.scan_offset, cal.scan_unit)
+            )
     n_nav = len(shape)
     names += sig_names
     units += sig_units

@@ -212,6 +212,7 @@ class _RecordWriter:
         self.dtype = plan.dtype.newbyteorder("<")
 
     def __setitem__(self, key: tuple[slice, ...], value: np.ndarray) -> None:
+        """Write a block at navigation ``key`` (the ``dask.array.store`` target protocol)."""
         nav = tuple(key[: len(self.plan.nav_shape)])
         self.write(np.ravel(self.flat[nav]), value)
 
@@ -305,8 +306,22 @@ def _write_lazy(writer: _RecordWriter, data: Any, plan: _Plan) -> None:
                 pending.cancel()
 
 
+def _distributed(scheduler: Any) -> bool:
+    """True when ``scheduler`` (dask's active ``get``) belongs to a ``dask.distributed`` client."""
+    owner = getattr(scheduler, "__self__", None)
+    return owner is not None and type(owner).__module__.startswith("distributed")
+
+
 def _write_dask(writer: _RecordWriter, data: Any, plan: _Plan) -> None:
-    """Dask input: ``dask.array.store`` into the record writer, chunk by chunk, in parallel."""
+    """Dask input: blocks of whole frames, at most ``4 * _BLOCK_BYTES`` each, in parallel.
+
+    With the local scheduler, ``dask.array.store`` writes each block from the thread that
+    computed it (memory: about one block per thread). The record writer holds open files and
+    cannot travel to ``dask.distributed`` workers, so with a cluster the workers compute blocks
+    of about ``2 * _BLOCK_BYTES`` per batch and this process writes them in file order while
+    the next batch computes (memory: two batches).
+    """
+    import dask
     import dask.array as da
 
     nnav = len(plan.nav_shape)
@@ -316,7 +331,33 @@ def _write_dask(writer: _RecordWriter, data: Any, plan: _Plan) -> None:
     if largest * frame_bytes > 4 * _BLOCK_BYTES:
         spec.update(dict.fromkeys(range(nnav), "auto"))
     data = data.rechunk(spec, block_size_limit=_BLOCK_BYTES)
-    da.store(data, writer, lock=False, compute=True)
+    if not _distributed(dask.base.get_scheduler()):
+        da.store(data, writer, lock=False, compute=True)
+        return
+    block_bytes = max(math.prod(max(c, default=0) for c in data.chunks[:nnav]) * frame_bytes, 1)
+    per_batch = max(1, 2 * _BLOCK_BYTES // block_bytes)
+    blocks = data.to_delayed(optimize_graph=True).reshape(data.numblocks[:nnav])
+    edges = [np.cumsum((0, *c)) for c in data.chunks[:nnav]]
+    cells = list(np.ndindex(*data.numblocks[:nnav]))
+    batches = [cells[i : i + per_batch] for i in range(0, len(cells), per_batch)]
+
+    def compute(batch: list[tuple[int, ...]]) -> tuple[Any, ...]:
+        return dask.compute(*(blocks[cell] for cell in batch))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tvips-dask") as pool:
+        pending: Future[tuple[Any, ...]] | None = pool.submit(compute, batches[0])
+        try:
+            for i, batch in enumerate(batches):
+                assert pending is not None
+                results = pending.result()
+                pending = pool.submit(compute, batches[i + 1]) if i + 1 < len(batches) else None
+                for cell, block in zip(batch, results, strict=True):
+                    key = tuple(slice(e[j], e[j + 1]) for e, j in zip(edges, cell, strict=True))
+                    writer[key] = block
+                del results
+        finally:
+            if pending is not None:
+                pending.cancel()
 
 
 def _stale_parts(paths: list[str]) -> list[str]:
