@@ -1,13 +1,15 @@
 """napari-tvips: read, re-slice and write TVIPS camera recordings (``.tvips``) in napari and Python.
 
 The public API mirrors ``rsciio.tvips`` (:func:`file_reader`, :func:`file_writer`) and adds
-:func:`open_series` and :class:`ScanLayout` for direct, lazy access to a recording.
+:func:`open_series` and :class:`ScanLayout` for direct, lazy access to a recording, and
+:class:`VirtualImager` for virtual detector images of a scan.
 """
 
 from __future__ import annotations
 
 from ._api import file_reader, file_writer
 from ._errors import TvipsError, TvipsFormatError, TvipsReadError
+from ._imager import VirtualImager
 from ._lazy import FrameArray
 from ._scan import ScanLayout
 from ._series import Series, open_series
@@ -20,6 +22,7 @@ __all__ = [
     "TvipsError",
     "TvipsFormatError",
     "TvipsReadError",
+    "VirtualImager",
     "__version__",
     "file_reader",
     "file_writer",
