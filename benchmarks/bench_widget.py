@@ -45,7 +45,7 @@ def write_raw(path: Path, n: int, shape: tuple[int, int]) -> Path:
         os.write(fd, main_header(shape[1], shape[0]))
         batch: list[bytes] = []
         for i in range(n):
-            batch += [frame_header(60, {"num": i, "rotidx": 0}), pool[i % 16]]
+            batch += [frame_header(60, {"num": i, "rotidx": i + 1}), pool[i % 16]]
             if len(batch) >= 1024:
                 os.writev(fd, batch)
                 batch = []
@@ -80,18 +80,26 @@ def bench_reslice(path: Path) -> dict[str, float]:
     w = ScanWidget(viewer, auto_navigator=False)
     n = w.series.n_frames
     side = int(np.sqrt(n))
-    w.start.value = 0
-    w.shape_y.value, w.shape_x.value = side, side
+    c = w.controls
+    w.model.update(source="manual", shape=(side, side), start=0)
     toggle = iter(range(10**6))
     out = {
-        "shape": median_ms(lambda: setattr(w.shape_y, "value", side - 1 - next(toggle) % 2)),
+        "shape": median_ms(lambda: setattr(c.shape_y, "value", side - 1 - next(toggle) % 2)),
         "winding": median_ms(
-            lambda: setattr(w.winding, "value", "x" if w.winding.value != "x" else "none")
+            lambda: setattr(c.winding, "value", "x" if c.winding.value != "x" else "none")
         ),
-        "hysteresis": median_ms(lambda: setattr(w.hysteresis, "value", next(toggle) % 5)),
+        "hysteresis": median_ms(lambda: setattr(c.hysteresis, "value", next(toggle) % 5)),
         "3D<->4D": median_ms(lambda: w.apply_stack() and w.apply_scan()) / 2,
     }
-    assert w.message.value == "", w.message.value
+    w.model.headers()  # the frame header table is read once, at the first Suggest
+    c.source.value = "headers"
+    out["header map winding"] = median_ms(
+        lambda: setattr(c.winding, "value", "x" if c.winding.value != "x" else "none")
+    )
+    out["manual<->headers"] = median_ms(
+        lambda: setattr(c.source, "value", "manual" if c.source.value != "manual" else "headers")
+    )
+    assert c.message.value == "", c.message.value
     w.native.close()
     app.processEvents()
     return out

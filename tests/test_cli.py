@@ -33,7 +33,7 @@ def test_info(recording: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "mode                   constant 2" in out
     assert "timestamp              1700000000 .. 1700000000" not in out  # integers, not 1.7e+09
     # rotidx 1..30 increasing throughout, not a square: no scan detected
-    assert out.rstrip().endswith("scan        none")
+    assert "scan        none (Scan was not square (30 scan points" in out
 
 
 def test_info_detects_scan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -42,7 +42,26 @@ def test_info_detects_scan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["info", str(tmp_path / "s_000.tvips")]) == 0
     out = capsys.readouterr().out
     assert "dtype       uint8" in out
-    assert "scan        4 x 4 from rotidx, first scan frame 3" in out
+    assert "scan        4 x 4 from rotidx, first scan frame 3; 0 repeated frames skipped" in out
+
+
+@pytest.mark.parametrize(
+    ("rotidx", "words"),
+    [
+        # the camera ran while the scan generator waited: positions 3 and 9 repeat
+        ([0, 0, 1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 9, 9], "3 repeated frames skipped, 0 missing"),
+        # position 4 has no frame; rotidx drops back after the scan
+        ([0, 1, 2, 3, 5, 6, 7, 8, 9, 0, 1], "0 repeated frames skipped, 1 missing; 2 frames after"),
+    ],
+)
+def test_info_counts_repeated_and_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rotidx: list[int], words: str
+) -> None:
+    frames = np.zeros((len(rotidx), 4, 4), dtype=np.uint8)
+    write_recording(tmp_path / "s", frames, headers={"rotidx": rotidx})
+    assert main(["info", str(tmp_path / "s_000.tvips")]) == 0
+    out = capsys.readouterr().out
+    assert "scan        3 x 3 from rotidx" in out and words in out
 
 
 def test_info_bad_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -27,6 +27,7 @@ import napari_tvips as nt
 from napari_tvips._lazy import FrameArray, to_dask
 from napari_tvips._napari._layers import layer_data_tuple
 from napari_tvips._napari._reader import napari_get_reader, read_tvips
+from napari_tvips._record import record_of
 from napari_tvips._series import find_parts
 from tvips_bytes import frame_header, main_header, write_recording
 
@@ -86,7 +87,7 @@ def test_refresh_picks_up_frames_and_parts_in_place(tmp_path: Path, movie: np.nd
     np.testing.assert_array_equal(np.asarray(before), movie[:3])
     np.testing.assert_array_equal(lazy_before.compute(), movie[:3])
     np.testing.assert_array_equal(layer_before[2], movie[2])
-    assert kwargs["metadata"]["tvips"]["series"] is series
+    assert record_of(kwargs["metadata"]).series is series
     # headers of new frames too (the cached table is rebuilt)
     assert series.frame_headers()["rotidx"].tolist() == list(range(1, 13))
 

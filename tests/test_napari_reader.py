@@ -10,6 +10,7 @@ import pytest
 
 from napari_tvips._lazy import FrameArray
 from napari_tvips._napari._reader import napari_get_reader, read_tvips
+from napari_tvips._record import TvipsRecord, record_of
 from tvips_bytes import write_recording
 
 FRAME_BYTES = 5 * 7 * 2  # the conftest recording: 30 frames of 5 x 7 uint16
@@ -91,16 +92,15 @@ def test_layer_tuple(recording: Path, frames: np.ndarray) -> None:
     lo, hi = kwargs["contrast_limits"]
     assert frames.min() <= lo < hi <= frames.max()
     assert "translate" not in kwargs  # the time axis starts at 0
-    meta = kwargs["metadata"]["tvips"]
-    assert set(meta) >= {
-        "paths", "series", "header", "frame_headers", "metadata", "index_map", "layout",
-        "start_time",
-    }  # fmt: skip
-    assert [Path(p).name for p in meta["paths"]] == [f"rec_00{i}.tvips" for i in range(3)]
-    assert meta["start_time"] == pytest.approx(1_700_000_000)
-    np.testing.assert_array_equal(meta["index_map"], np.arange(30))
-    np.testing.assert_array_equal(meta["frame_headers"]["rotidx"], np.arange(1, 31))
-    assert int(meta["header"]["dimx"]) == 7
+    rec = record_of(kwargs["metadata"])
+    assert isinstance(rec, TvipsRecord) and rec.layout_source == "stack" and not rec.is_scan
+    assert [Path(p).name for p in rec.paths] == [f"rec_00{i}.tvips" for i in range(3)]
+    assert rec.start_time == pytest.approx(1_700_000_000)
+    np.testing.assert_array_equal(rec.index_map, np.arange(30))
+    assert rec.header["dimx"] == 7 and rec.frame_headers["num"].size == 30
+    assert rec.signal_scale == (1.0, 1.0) and rec.signal_unit == "1/nm"
+    assert rec.scan_step is None and rec.layout is not None and rec.layout.is_stack
+    np.testing.assert_array_equal(rec.frame_headers["rotidx"], np.arange(1, 31))
 
 
 def test_layer_image_mode_and_pixelsize(tmp_path: Path, frames: np.ndarray) -> None:
@@ -146,7 +146,7 @@ def test_viewer_open(
     assert [str(u) for u in layer.units] == ["second", "1 / nanometer", "1 / nanometer"]
     assert tuple(layer.axis_labels) == ("time", "ky", "kx")
     np.testing.assert_array_equal(layer.translate, [0, 0, 0])
-    assert "tvips" in layer.metadata
+    assert record_of(layer) is not None and record_of(layer).series.n_frames == 30
     # moving the slider reads the frame shown, and only that frame
     count_reads.update(calls=0, bytes=0)
     viewer.dims.set_current_step(0, 17)

@@ -9,6 +9,8 @@ import pytest
 
 import napari_tvips
 from napari_tvips._napari._reader import read_tvips
+from napari_tvips._record import record_of
+from scan_files import scan_file
 from tvips_bytes import write_recording
 
 napari = pytest.importorskip("napari")
@@ -40,11 +42,10 @@ def widget(qtbot, rec: Path) -> tuple[ViewerModel, ScanWidget]:
 
 
 def set_scan(w: ScanWidget, shape, start=0, winding="none", hysteresis=0) -> bool:
-    w._updating = True
-    w.shape_y.value, w.shape_x.value = shape
-    w.start.value, w.winding.value, w.hysteresis.value = start, winding, hysteresis
-    w._updating = False
-    return w.apply_scan()
+    w.model.update(
+        source="manual", shape=shape, start=start, winding=winding, hysteresis=hysteresis
+    )
+    return w.model.message == "" and w.model.source == "manual"
 
 
 def expected(path: Path, **kwargs) -> np.ndarray:
@@ -75,30 +76,31 @@ def test_reslice_in_place_matches_file_reader(widget, rec, winding, hyst) -> Non
     )  # fmt: skip
     for pos in [(0, 0), (0, 7), (1, 3), (4, 5), (5, 7)]:
         np.testing.assert_array_equal(np.asarray(layer.data[pos]), ref[pos])
-    assert layer.metadata["tvips"]["layout"].shape == (6, 8)
+    assert record_of(layer).layout.shape == (6, 8)
 
 
 def test_calibration_units_and_3d_4d_3d(widget) -> None:
     viewer, w = widget
     layer = viewer.layers[0]
-    w.scan_step.value, w.scan_unit.value = 2.5, "nm"
-    w.pixel_size.value, w.pixel_unit.value = 0.1, "1/nm"
+    c = w.controls
+    c.scan_step.value = 2.5
+    c.scan_unit.value = "nm"
+    c.scan_unit.native.editingFinished.emit()
+    c.pixel_size.value = 0.1
+    c.pixel_unit.value = "1/nm"
+    c.pixel_unit.native.editingFinished.emit()
     assert set_scan(w, (6, 8), 3)
     assert list(layer.scale) == [2.5, 2.5, 0.1, 0.1]
     assert [str(u) for u in layer.units[:2]] == ["nanometer"] * 2
     assert viewer.dims.ndim == 4 and viewer.dims.axis_labels[:2] == ("scan_y", "scan_x")
-    w.stack_button.clicked()  # Stack restores the frame stack
+    c.stack_button.clicked()  # Stack restores the frame stack
     assert layer.data.shape == (N_FRAMES, 9, 10) and viewer.dims.ndim == 3
     assert layer.axis_labels[0] in ("time", "frame")
-    np.testing.assert_array_equal(
-        np.asarray(layer.data[5]), expected(layer.metadata["tvips"]["paths"][0])[5]
-    )
-    w._updating = True
-    w.extra.value = 2
-    w._updating = False
-    assert set_scan(w, (3, 8), 3)
+    np.testing.assert_array_equal(np.asarray(layer.data[5]), expected(record_of(layer).paths[0])[5])
+    assert set_scan(w, (2, 3, 8), 3)
     assert layer.data.shape == (2, 3, 8, 9, 10) and viewer.dims.ndim == 5
-    w.extra.value = 1
+    assert c.extra.value == 2
+    c.extra.value = 1
     assert layer.data.shape == (3, 8, 9, 10) and viewer.dims.ndim == 4
 
 
@@ -107,11 +109,12 @@ def test_invalid_shape_leaves_layer_and_says_why(widget) -> None:
     layer = viewer.layers[0]
     assert set_scan(w, (6, 8), 3)
     before = (layer.data, tuple(layer.scale), layer.axis_labels)
-    w.shape_y.value = 7  # 3 + 56 > 53 frames
-    assert "out of bounds" in w.message.value and "53 frames" in w.message.value
+    w.controls.shape_y.value = 7  # 3 + 56 > 53 frames
+    msg = w.controls.message.value
+    assert "out of bounds" in msg and "53 frames" in msg and "w_000.tvips" in msg
     assert (layer.data, tuple(layer.scale), layer.axis_labels) == before
-    w.shape_y.value = 6
-    assert w.message.value == "" and layer.data.shape[:2] == (6, 8)
+    w.controls.shape_y.value = 6
+    assert w.controls.message.value == "" and layer.data.shape[:2] == (6, 8)
 
 
 def test_navigator_worker_and_click(widget, qtbot) -> None:
@@ -120,26 +123,33 @@ def test_navigator_worker_and_click(widget, qtbot) -> None:
     worker = w.compute_navigator()
     with qtbot.waitSignal(worker.finished, timeout=20000):
         pass
-    qtbot.waitUntil(lambda: w._values() is not None and w._values().complete, timeout=20000)
-    det = w.detector()
+    qtbot.waitUntil(
+        lambda: w.model.values() is not None and w.model.values().complete, timeout=20000
+    )
+    det = w.model.detector()
     series = w.series
     frames = series.read_frames(np.arange(series.n_frames)).astype(np.int64)
     yy, xx = np.indices(series.frame_shape)
     bf = np.hypot(yy - det.centre[0], xx - det.centre[1]) <= det.bf_radius
-    ref = frames[:, bf].sum(1)[viewer.layers[0].metadata["tvips"]["index_map"]]
+    ref = frames[:, bf].sum(1)[record_of(viewer.layers[0]).index_map]
     np.testing.assert_allclose(w.navigator_image(), ref, rtol=1e-6)
-    assert w.navigator.image is not None and w.navigator.image.shape == (6, 8)
+    assert w.navigator.image.image is not None and w.navigator.image.image.shape == (6, 8)
     # a new shape re-indexes the cached values; no new pass
     set_scan(w, (5, 8), 3, "x", 1)
     assert w.compute_navigator() is None and w.navigator_image().shape == (5, 8)
     w.on_navigator_click(2, 5)
     assert viewer.dims.current_step[:2] == (2, 5)
-    assert w.navigator.marker == (2, 5)
-    # the trace view: clicking sets the first scan frame
-    w.on_trace_click(4)
-    assert w.start.value == 4 and w.series is not None
-    assert viewer.layers[0].metadata["tvips"]["layout"].start == 4
-    assert w.trace.marks["start"] == 4 and w.trace.marks["end"] == 4 + 40 - 1
+    assert w.navigator.image.marker == (2, 5)
+    imap = record_of(viewer.layers[0]).index_map
+    assert w.trace.view.current == imap[2, 5]
+    # the trace: a click selects a frame; only the explicit button moves the first scan frame
+    w.trace._clicked(4)
+    assert w.controls.start.value == 3 and record_of(viewer.layers[0]).layout.start == 3
+    assert w.trace.start_button.enabled
+    w.trace.view.selected = 4
+    w.trace.start_button.clicked()
+    assert w.controls.start.value == 4 and record_of(viewer.layers[0]).layout.start == 4
+    assert w.trace.view.marks["start"] == 4 and w.trace.view.marks["end"] == 4 + 40 - 1
 
 
 def test_suggest_shown_then_accepted(tmp_path: Path, qtbot) -> None:
@@ -153,10 +163,12 @@ def test_suggest_shown_then_accepted(tmp_path: Path, qtbot) -> None:
     qtbot.addWidget(w.native)
     sug = w.suggest()
     assert sug.shape == (5, 5) and sug.start == 3
-    assert "start 3" in w.suggestion.value
+    assert "5 x 5 from rotidx, first scan frame 3" in w.controls.suggestion.value
     assert viewer.layers[0].ndim == 3  # never applied silently
+    assert w.controls.accept_button.enabled
     assert w.accept_suggestion()
     assert viewer.layers[0].data.shape == (5, 5, 6, 6)
+    assert not w.controls.accept_button.enabled  # accepted: nothing left to accept
 
 
 def test_refresh_keeps_scan_parameters(tmp_path: Path, qtbot) -> None:
@@ -169,12 +181,10 @@ def test_refresh_keeps_scan_parameters(tmp_path: Path, qtbot) -> None:
     qtbot.addWidget(w.native)
     assert set_scan(w, (3, 4), 0, "x", 0)
     write_recording(tmp_path / "g", frames)  # the recording grew
-    w._updating = True
-    w.shape_y.value = 5
-    w._updating = False
-    w.refresh_button.clicked()
+    w.model.shape = (5, 4)
+    w.controls.refresh_button.clicked()
     layer = viewer.layers[0]
-    assert layer.data.shape == (5, 4, 4, 4) and w.winding.value == "x"
+    assert layer.data.shape == (5, 4, 4, 4) and w.controls.winding.value == "x"
     np.testing.assert_array_equal(np.asarray(layer.data[4, 0]), frames[19])
 
 
@@ -188,7 +198,9 @@ def test_end_to_end_demo(make_napari_viewer, tmp_path: Path, qtbot) -> None:
     viewer.open(str(path), plugin="napari-tvips")
     _dock, w = viewer.window.add_plugin_dock_widget("napari-tvips", "TVIPS scan")
     assert isinstance(w, ScanWidget) and w.layer.value is viewer.layers[0]
-    qtbot.waitUntil(lambda: w._values() is not None and w._values().complete, timeout=30000)
+    qtbot.waitUntil(
+        lambda: w.model.values() is not None and w.model.values().complete, timeout=30000
+    )
     qtbot.waitUntil(lambda: w._worker is None, timeout=30000)
     sug = w.suggest()
     assert (sug.shape, sug.start, sug.winding, sug.hysteresis) == ((16, 20), 5, "x", 1)
@@ -203,3 +215,85 @@ def test_end_to_end_demo(make_napari_viewer, tmp_path: Path, qtbot) -> None:
     assert viewer.dims.current_step[:2] == (3, 7)
     shot = viewer.screenshot(canvas_only=True, flash=False)
     assert shot[..., :3].max() > 0
+
+
+@pytest.mark.napari
+@pytest.mark.parametrize(
+    ("repeat_every", "drop"),
+    [(97, ()), (97, (40,)), (0, (7, 300))],
+    ids=["repeated", "repeated+missing", "missing"],
+)
+def test_header_map_in_the_gui(
+    make_napari_viewer, tmp_path: Path, qtbot, repeat_every: int, drop: tuple
+) -> None:
+    """rotidx repeating (~1%), missing frames, dropping after the scan: Suggest + Accept."""
+    f = scan_file(tmp_path, repeat_every=repeat_every, drop=drop)
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(f.path), plugin="napari-tvips")
+    _dock, w = viewer.window.add_plugin_dock_widget("napari-tvips", "TVIPS scan")
+    qtbot.waitUntil(lambda: w._worker is None and not w.model.pass_needed, timeout=30000)
+    w.controls.suggest_button.clicked()
+    text = w.controls.suggestion.value
+    assert f"24 x 24 from rotidx, first scan frame 5; {f.repeated} repeated" in text
+    assert f"{len(drop)} missing; 3 frames after the scan" in text
+    assert "winding x, hysteresis 2" in text
+    reslices = w.reslices
+    w.controls.accept_button.clicked()
+    assert w.reslices == reslices + 1 and not w.controls.accept_button.enabled
+    assert w.controls.source.value == "headers" and not w.controls.shape_y.enabled
+    layer = viewer.layers[0]
+    rec = record_of(layer)
+    assert rec.layout_source == "headers" and layer.data.shape == (24, 24, 32, 32)
+    for pos in [(0, 0), (1, 0), (5, 17), (23, 23)]:
+        np.testing.assert_array_equal(np.asarray(layer.data[pos]), f.truth[pos])
+    bf = w.model.values().channel("bf")
+    np.testing.assert_array_equal(w.navigator.image.image, bf[rec.index_map])
+    auto = napari_tvips.file_reader(f.path, scan_shape="auto", winding_scan_axis="x", hysteresis=2)
+    np.testing.assert_array_equal(auto[0]["data"], f.truth)
+
+
+def test_typing_commits_once(widget, qtbot) -> None:
+    """Typing "64" in scan rows re-slices once, to 64, when the edit is committed."""
+    from qtpy.QtCore import Qt
+
+    viewer, w = widget
+    set_scan(w, (6, 8), 3)
+    before = w.reslices
+    box = w.controls.shape_x.native
+    box.selectAll()
+    qtbot.keyClicks(box, "4")
+    qtbot.keyClick(box, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(box, "12")  # 3 + 6 x 12 > 53: not applied, says why
+    assert w.reslices == before  # nothing while typing
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert w.reslices == before and "out of bounds" in w.controls.message.value
+    box.selectAll()
+    qtbot.keyClicks(box, "5")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert w.reslices == before + 1 and viewer.layers[0].data.shape[:2] == (6, 5)
+    unit = w.controls.scan_unit.native
+    unit.selectAll()
+    qtbot.keyClicks(unit, "nm")
+    assert w.reslices == before + 1
+    unit.editingFinished.emit()
+    assert w.reslices == before + 2 and str(viewer.layers[0].units[0]) == "nanometer"
+
+
+def test_tooltips_hints_and_trace_axis(widget) -> None:
+    viewer, w = widget
+    from magicgui.widgets import Container as MContainer
+
+    def leaves(c):
+        for x in c:
+            yield from leaves(x) if isinstance(x, MContainer) else [x]
+
+    missing = [x.label or x.text for x in leaves(w) if not x.tooltip and x.visible
+               and type(x).__name__ != "Label"]  # fmt: skip
+    assert missing == []
+    assert w.navigator.image.image is None and "Suggest" in w.navigator.image.hint  # stack
+    set_scan(w, (6, 8), 3)
+    assert "Compute navigator" in w.navigator.image.hint
+    assert w.trace.view.marks == {"start": 3, "end": 50}
+    viewer.dims.set_current_step(0, 2)
+    viewer.dims.set_current_step(1, 1)
+    assert w.trace.view.current == record_of(viewer.layers[0]).index_map[2, 1]

@@ -12,6 +12,7 @@ import pytest
 import napari_tvips as nt
 from napari_tvips._napari._layers import layer_kwargs
 from napari_tvips._napari._writer import layer_signal, write_tvips
+from napari_tvips._record import KEY, record_of
 from tvips_bytes import write_recording
 
 
@@ -110,12 +111,18 @@ def test_errors_are_not_value_errors(tmp_path: Path) -> None:
         write_tvips(str(tmp_path / "f"), np.zeros((2, 3, 3), np.float32), {})
     with pytest.raises(OSError, match="Signal2D"):
         write_tvips(str(tmp_path / "v"), np.zeros(5, np.uint8), {})
-    meta = {"tvips": {"metadata": {"General": {"date": "2020-01-01", "time_zone": "Nowhere"}}}}
+    src = tmp_path / "src"
+    src.mkdir()
+    write_recording(src / "s", np.zeros((2, 3, 3), np.uint8))
+    _, kw = layer_kwargs(nt.open_series(src / "s_000.tvips"))
+    rec = record_of(kw["metadata"]).replace(
+        metadata={"General": {"date": "2020-01-01", "time_zone": "Nowhere"}}
+    )
     with pytest.raises(OSError, match="Nowhere"):
-        write_tvips(str(tmp_path / "z"), np.zeros((2, 3, 3), np.uint8), {"metadata": meta})
+        write_tvips(str(tmp_path / "z"), np.zeros((2, 3, 3), np.uint8), {"metadata": {KEY: rec}})
     with pytest.raises(TypeError, match="RGB"):
         write_tvips(str(tmp_path / "c"), np.zeros((3, 3, 3), np.uint8), {"rgb": True})
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["src"]
 
 
 def test_layer_signal_survives_changed_shape(tmp_path: Path) -> None:

@@ -44,16 +44,12 @@ def _num(value: np.generic) -> str:
 
 
 def _scan_summary(headers: dict[str, np.ndarray]) -> str:
-    from ._scan import auto_layout
+    from ._scan import header_scan
 
     try:
-        index_map, layout = auto_layout(headers)
-    except ValueError:
-        return "none"
-    shape = " x ".join(str(s) for s in index_map.shape)
-    if layout is not None:
-        return f"{shape} from EM-Scan scan_x/scan_y, first scan frame {layout.start}"
-    return f"{shape} from rotidx, first scan frame {int(index_map.min())}"
+        return header_scan(headers).text()
+    except ValueError as exc:
+        return f"none ({exc})"
 
 
 def info(path: str) -> int:

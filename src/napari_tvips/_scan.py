@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ScanLayout", "auto_layout", "rotidx_index_map"]
+__all__ = ["HeaderScan", "ScanLayout", "auto_layout", "header_scan", "rotidx_index_map"]
 
 _WINDINGS = {None: None, "x": "x", 0: "x", "y": "y", 1: "y"}
 
@@ -239,3 +239,76 @@ def as_shape(scan_shape: Sequence[int] | int) -> tuple[int, ...]:
     if isinstance(scan_shape, (int, np.integer)):
         return (int(scan_shape),)
     return tuple(int(s) for s in scan_shape)
+
+
+@dataclass(frozen=True, eq=False)
+class HeaderScan:
+    """A scan found in the frame headers, with what was done to the frames to get it.
+
+    Attributes
+    ----------
+    index_map : numpy.ndarray
+        Frame index of every scan position (winding not applied).
+    source : {"rotidx", "scan_x/scan_y"}
+        The header field(s) that describe the scan.
+    start, stop : int
+        First and last frame of the scan in the recording.
+    repeated : int
+        Frames inside the scan that repeat a scan position already taken, and are skipped.
+    missing : int
+        Scan positions without a frame of their own (they show the previous frame).
+    after : int
+        Frames after the scan (``rotidx`` dropped back, or the positions ended).
+    layout : ScanLayout or None
+        The regular layout, when the scan is one (EM-Scan positions).
+    """
+
+    index_map: np.ndarray
+    source: str
+    start: int
+    stop: int
+    repeated: int
+    missing: int
+    after: int
+    layout: ScanLayout | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The scan shape."""
+        return tuple(int(s) for s in self.index_map.shape)
+
+    def text(self) -> str:
+        """What was found, in words ("48 x 48 from rotidx; 24 repeated frames skipped, ...")."""
+        shape = " x ".join(str(s) for s in self.shape)
+        words = (
+            f"{shape} from {self.source}, first scan frame {self.start}; "
+            f"{self.repeated} repeated frame{'s' * (self.repeated != 1)} skipped, "
+            f"{self.missing} missing"
+        )
+        if self.after:
+            words += f"; {self.after} frame{'s' * (self.after != 1)} after the scan"
+        return words
+
+
+def header_scan(headers: Mapping[str, np.ndarray]) -> HeaderScan:
+    """The scan the frame headers describe (as ``scan_shape="auto"``), with its frame counts.
+
+    Raises
+    ------
+    ValueError
+        If the headers do not describe a scan (the message says why).
+    """
+    grid, layout = auto_layout(headers)
+    n = len(next(iter(headers.values())))
+    used = int(np.unique(grid).size)
+    if layout is not None:
+        start, stop = layout.start, layout.start + grid.size - 1
+        return HeaderScan(grid, "scan_x/scan_y", start, stop, 0, 0, n - stop - 1, layout)
+    start, stop = int(grid.min()), int(grid.max())
+    rot = np.asarray(headers["rotidx"], dtype=np.int64)
+    # the scan's last frame is the last frame of the final position's run of equal rotidx
+    last = stop
+    while last + 1 < n and rot[last + 1] == rot[stop]:
+        last += 1
+    frames = last - start + 1
+    return HeaderScan(grid, "rotidx", start, last, frames - used, grid.size - used, n - last - 1)

@@ -18,16 +18,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._scan import ScanLayout, apply_winding, auto_layout
+from ._scan import HeaderScan, ScanLayout, apply_winding, header_scan
 
 __all__ = [
     "Suggestion",
     "suggest_from_headers",
     "suggest_hysteresis",
+    "suggest_hysteresis_map",
     "suggest_layout",
     "suggest_row_width",
     "suggest_start",
     "suggest_winding",
+    "suggest_winding_map",
 ]
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,9 @@ class Suggestion:
         Shift of the reversed rows.
     reasons : tuple of str
         One sentence of evidence per suggested value.
+    header_scan : HeaderScan or None
+        The scan found in the frame headers: accepting uses its index map (repeated frames
+        skipped, missing positions filled), not a regular layout.
     """
 
     shape: tuple[int, ...] | None = None
@@ -56,6 +61,7 @@ class Suggestion:
     winding: str | None = None
     hysteresis: int | None = None
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    header_scan: HeaderScan | None = None
 
     def merged(self, other: Suggestion | None) -> Suggestion:
         """Fields of ``self``, with the gaps filled from ``other``."""
@@ -67,15 +73,19 @@ class Suggestion:
             self.winding if self.winding is not None else other.winding,
             self.hysteresis if self.hysteresis is not None else other.hysteresis,
             self.reasons + tuple(r for r in other.reasons if r not in self.reasons),
+            self.header_scan if self.header_scan is not None else other.header_scan,
         )
 
     def text(self) -> str:
         """A short human-readable summary."""
         parts = []
-        if self.shape is not None:
-            parts.append("shape " + " x ".join(str(s) for s in self.shape))
-        if self.start is not None:
-            parts.append(f"start {self.start}")
+        if self.header_scan is not None:
+            parts.append(self.header_scan.text())
+        else:
+            if self.shape is not None:
+                parts.append("shape " + " x ".join(str(s) for s in self.shape))
+            if self.start is not None:
+                parts.append(f"start {self.start}")
         if self.winding is not None:
             parts.append(f"winding {self.winding}")
         if self.hysteresis is not None:
@@ -84,20 +94,14 @@ class Suggestion:
 
 
 def suggest_from_headers(headers: Mapping[str, np.ndarray]) -> Suggestion | None:
-    """Scan shape and start from ``rotidx`` or ``scan_x``/``scan_y`` frame headers."""
+    """The scan of the ``rotidx`` or ``scan_x``/``scan_y`` frame headers, with its index map."""
     try:
-        grid, layout = auto_layout(headers)
+        found = header_scan(headers)
     except ValueError as exc:
         log.debug("no header evidence: %s", exc)
         return None
-    if layout is not None:
-        return Suggestion(
-            shape=layout.shape, start=layout.start, reasons=("scan_x/scan_y frame headers",)
-        )
     return Suggestion(
-        shape=tuple(int(s) for s in grid.shape),
-        start=int(grid.flat[0]),
-        reasons=("rotidx frame headers",),
+        shape=found.shape, start=found.start, reasons=(found.text(),), header_scan=found
     )
 
 
@@ -136,9 +140,6 @@ def suggest_hysteresis(
 ) -> Suggestion | None:
     """Hysteresis of a winding scan from per-frame values (e.g. bright field).
 
-    The virtual image is built with hysteresis 0; the even (reversed) rows are rolled by each
-    ``h`` in ``-max_shift..max_shift`` and compared with the odd rows above and below them.
-
     Parameters
     ----------
     values : numpy.ndarray
@@ -150,16 +151,30 @@ def suggest_hysteresis(
     """
     if layout.is_stack or layout.winding is None or len(layout.shape or ()) < 2:
         return None
-    base = ScanLayout(layout.shape, layout.start, layout.winding, 0)
     try:
-        imap = base.index_map(len(values))
+        grid = ScanLayout(layout.shape, layout.start).index_map(len(values))
     except ValueError:
         return None
+    return suggest_hysteresis_map(values, grid, layout.winding, max_shift)
+
+
+def suggest_hysteresis_map(
+    values: np.ndarray, grid: np.ndarray, winding: str, max_shift: int = 8
+) -> Suggestion | None:
+    """Hysteresis of a winding scan whose frames (in scan order) ``grid`` lists.
+
+    The virtual image is built with hysteresis 0; the even (reversed) rows are rolled by each
+    ``h`` in ``-max_shift..max_shift`` and compared with the odd rows above and below them.
+    ``grid`` may come from the headers (repeated frames skipped) or a regular layout.
+    """
+    if winding not in ("x", "y") or grid.ndim < 2:
+        return None
+    imap = apply_winding(grid, winding, 0)
     image = np.asarray(values, dtype=np.float64)[imap].reshape(-1, *imap.shape[-2:])
     if not np.isfinite(image).all():
         return None
     image = image.mean(axis=0)
-    if layout.winding == "y":
+    if winding == "y":
         image = image.T
     if image.shape[0] < 2:
         return None
@@ -239,14 +254,26 @@ def suggest_winding(trace: np.ndarray, layout: ScanLayout, max_shift: int = 8) -
     if layout.is_stack or len(layout.shape or ()) < 2:
         return None
     h, w = (layout.shape or ())[-2:]
-    t = _normalise(np.asarray(trace)[layout.start :])
-    rows = min(t.size // w, h)
+    rows = min((len(trace) - layout.start) // w, h)
     if rows < 2:
         return None
-    block = t[: rows * w].reshape(rows, w)
+    grid = layout.start + np.arange(rows * w).reshape(rows, w)
+    return suggest_winding_map(trace, grid, max_shift)
+
+
+def suggest_winding_map(
+    trace: np.ndarray, grid: np.ndarray, max_shift: int = 8
+) -> Suggestion | None:
+    """Winding (``"none"`` or ``"x"``) of the scan whose frames (in scan order) ``grid`` lists."""
+    if grid.ndim < 2 or grid.shape[-2] < 2:
+        return None
+    t = _normalise(np.asarray(trace)[int(grid.min()) :])
+    block = t[grid - int(grid.min())].reshape(-1, *grid.shape[-2:]).mean(axis=0)
     plain = row_roughness(block)
     img = apply_winding(block, "x", 0)
-    snake = _best_hysteresis(img, min(max_shift, w - 1))[1] / max(float(np.var(img)), 1e-300)
+    snake = _best_hysteresis(img, min(max_shift, block.shape[1] - 1))[1] / max(
+        float(np.var(img)), 1e-300
+    )
     winding = "x" if snake < plain else "none"
     return Suggestion(
         winding=winding,
@@ -314,6 +341,14 @@ def suggest_layout(
     if headers:
         out = out.merged(suggest_from_headers(headers))
     if trace is not None and np.isfinite(trace).any():
+        found = out.header_scan
+        if found is not None:  # the headers' own map: winding and hysteresis from the trace
+            if winding not in ("x", "y"):
+                out = out.merged(suggest_winding_map(trace, found.index_map))
+            wind = out.winding if out.winding not in (None, "none") else winding
+            if wind in ("x", "y"):
+                out = out.merged(suggest_hysteresis_map(trace, found.index_map, wind))
+            return out
         if out.start is None:
             out = out.merged(suggest_start(trace))
         start = out.start if out.start is not None else (current.start if current else 0)

@@ -2,8 +2,9 @@
 
 Reader, sample data and the "TVIPS scan" widget all call :func:`layer_kwargs` /
 :func:`layer_data_tuple`, so a layer always carries the same scale, units, axis labels and
-``metadata["tvips"]`` (everything the widget and the writer need to work without re-reading
-headers). Pixels are never read here except the few frames used for the contrast limits.
+record (``metadata["tvips"]``, a :class:`~napari_tvips._record.TvipsRecord`: everything the widget
+and the writer need to work without re-reading headers). Pixels are never read here except the
+few frames used for the contrast limits.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import numpy as np
 
 from .._lazy import FrameArray
 from .._metadata import FrameHeaders, build_metadata, frame_times, signal_units
+from .._record import KEY, LayoutSource, TvipsRecord
 from .._scan import ScanLayout
 from .._series import Series
 
-__all__ = ["contrast_limits", "layer_data_tuple", "layer_kwargs", "tvips_metadata"]
+__all__ = ["contrast_limits", "layer_data_tuple", "layer_kwargs", "tvips_record"]
 
 #: Frames sampled for the initial contrast limits (never a pass over the data).
 _CONTRAST_FRAMES = 5
@@ -49,29 +51,31 @@ def _signal_axes(
     return [1.0, 1.0], ["pixel", "pixel"], labels
 
 
-def tvips_metadata(
+def tvips_record(
     series: Series,
     index_map: np.ndarray,
     layout: ScanLayout | None,
     first: dict[str, np.ndarray] | None = None,
-) -> dict[str, Any]:
-    """The ``metadata["tvips"]`` dict of a layer: headers, paths, layout and index map.
+    **calibration: Any,
+) -> TvipsRecord:
+    """The :class:`TvipsRecord` of a layer: recording, headers, layout and index map.
 
-    ``first`` are the header fields of frames 0 and 1 when the caller has them already.
+    ``first`` are the header fields of frames 0 and 1 when the caller has them already;
+    ``calibration`` holds the record's remaining fields (``layout_source``, ``scan_step``, ...).
     """
     if first is None:
         first = series.headers_at(range(min(series.n_frames, 2)))
     times = frame_times(first)
-    return {
-        "paths": series.paths,
-        "series": series,
-        "header": series.header.as_dict(),
-        "frame_headers": FrameHeaders(series),
-        "metadata": build_metadata(series, first),
-        "index_map": index_map,
-        "layout": layout,
-        "start_time": float(times[0]) if times is not None else None,
-    }
+    return TvipsRecord(
+        series=series,
+        index_map=index_map,
+        layout=layout,
+        header=series.header.as_dict(),
+        frame_headers=FrameHeaders(series),
+        metadata=build_metadata(series, first),
+        start_time=float(times[0]) if times is not None else None,
+        **calibration,
+    )
 
 
 def layer_kwargs(
@@ -79,8 +83,11 @@ def layer_kwargs(
     layout: ScanLayout | None = None,
     *,
     index_map: np.ndarray | None = None,
+    source: LayoutSource | None = None,
     scan_step: float | None = None,
     scan_unit: str = "pixel",
+    signal_scale: float | None = None,
+    signal_unit: str | None = None,
     limits: tuple[float, float] | None = None,
 ) -> tuple[FrameArray, dict[str, Any]]:
     """Data and keyword arguments of an image layer showing ``series`` with ``layout``.
@@ -93,8 +100,13 @@ def layer_kwargs(
         Scan layout; ``None`` (or a stack layout) shows the frame stack.
     index_map : numpy.ndarray, optional
         Explicit index map (e.g. from ``"auto"`` rotidx detection); overrides ``layout``.
+    source : {"stack", "manual", "headers"}, optional
+        Where the layout comes from (default: ``"headers"`` for an explicit index map, else
+        ``"stack"`` or ``"manual"``).
     scan_step, scan_unit : float, str
-        Calibration of the scan axes (TVIPS files do not record it).
+        Calibration of the scan axes.
+    signal_scale, signal_unit : float, str, optional
+        Pixel size and unit of the frames (default: from the main header).
     limits : tuple of float, optional
         Contrast limits to keep; computed from a few frames when omitted.
 
@@ -108,7 +120,12 @@ def layer_kwargs(
     data = FrameArray(series, imap)
     first = series.headers_at(range(min(series.n_frames, 2)))
     sig_scale, sig_units, sig_labels = _signal_axes(series, first)
-    if index_map is None and layout.is_stack:
+    if signal_scale:
+        sig_scale, sig_units = [float(signal_scale)] * 2, [signal_unit or "pixel"] * 2
+    if source is None:
+        source = "headers" if index_map is not None else "stack" if layout.is_stack else "manual"
+    scan = index_map is not None or not layout.is_stack
+    if not scan:
         step = 0.0
         if "timestamp" in first and first["timestamp"].size > 1:
             ms = first.get("ms", np.zeros(2, np.int64)).astype(np.int64)
@@ -132,7 +149,17 @@ def layer_kwargs(
         "axis_labels": nav_labels + sig_labels,
         "contrast_limits": list(limits) if limits is not None else list(contrast_limits(data)),
         "metadata": {
-            "tvips": tvips_metadata(series, imap, None if index_map is not None else layout, first)
+            KEY: tvips_record(
+                series,
+                imap,
+                None if index_map is not None else layout,
+                first,
+                layout_source=source,
+                scan_step=(float(scan_step),) * 2 if scan and scan_step else None,
+                scan_unit=scan_unit if scan and scan_step else None,
+                signal_scale=(sig_scale[0], sig_scale[1]) if sig_units[0] != "pixel" else None,
+                signal_unit=sig_units[0] if sig_units[0] != "pixel" else None,
+            )
         },
     }
     return data, kwargs

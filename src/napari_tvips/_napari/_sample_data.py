@@ -2,8 +2,8 @@
 
 Writes the synthetic recording of :mod:`napari_tvips._demo` to a temporary folder (kept for the
 session, removed at exit) and opens it through our reader, so the sample behaves exactly like a
-dropped file: one lazy layer, headers in ``metadata["tvips"]``, ready for the "TVIPS scan"
-widget. It renders nothing itself and knows nothing about the format.
+dropped file: one lazy layer, headers in its :class:`~napari_tvips._record.TvipsRecord`, ready
+for the "TVIPS scan" widget. It renders nothing itself and knows nothing about the format.
 """
 
 from __future__ import annotations

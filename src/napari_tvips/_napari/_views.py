@@ -8,10 +8,11 @@ no scan logic and must not read the recording or touch napari layers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
-from qtpy.QtCore import QPointF, QRectF, Qt
+from qtpy.QtCore import QPointF, QRectF, QSize, Qt
 from qtpy.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from qtpy.QtWidgets import QSizePolicy, QWidget
 
@@ -43,6 +44,7 @@ class ImageView(QWidget):
         self.on_click: Callable[[int, int], None] | None = on_click
         self.image: np.ndarray | None = None
         self.marker: tuple[int, int] | None = None
+        self.hint: str = ""
         self._qimage: QImage | None = None
         self._buffer: np.ndarray | None = None
         self.setMinimumSize(160, 160)
@@ -57,6 +59,11 @@ class ImageView(QWidget):
             self._buffer = np.ascontiguousarray(to_grey8(self.image))
             h, w = self._buffer.shape
             self._qimage = QImage(self._buffer.data, w, h, w, QImage.Format.Format_Grayscale8)
+        self.update()
+
+    def set_hint(self, hint: str) -> None:
+        """Text shown while there is no image (what to do next)."""
+        self.hint = hint
         self.update()
 
     def set_marker(self, marker: tuple[int, int] | None) -> None:
@@ -77,6 +84,11 @@ class ImageView(QWidget):
         """Draw the image and the marker."""
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#262930"))
+        if self._buffer is None and self.hint:
+            painter.setPen(QPen(QColor("#c0c0c0"), 1))
+            painter.drawText(self.rect().adjusted(8, 8, -8, -8),
+                             int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                             self.hint)  # fmt: skip
         target = self._target()
         if target is not None and self._qimage is not None and self._buffer is not None:
             painter.drawImage(target, self._qimage)
@@ -110,21 +122,41 @@ class ImageView(QWidget):
 
 
 class TraceView(QWidget):
-    """Per-frame curves (each scaled to the height), with vertical marks; clicks report a frame."""
+    """Per-frame curves, one named row each, over a frame (or time) axis; clicks report a frame.
+
+    Marks are vertical lines at frames (scan start and end); ``current`` is the frame on screen
+    (a solid line) and ``selected`` the last clicked frame (a dotted line).
+    """
+
+    _AXIS = 18  # pixels under the rows for the frame axis
+    _LEFT = 44  # pixels left of the rows for the curve names
 
     def __init__(self, on_click: Callable[[int], None] | None = None) -> None:
         super().__init__()
         self.on_click: Callable[[int], None] | None = on_click
         self.traces: dict[str, np.ndarray] = {}
         self.marks: dict[str, int] = {}
+        self.current: int | None = None
+        self.selected: int | None = None
         self.n_frames: int = 0
-        self.setMinimumSize(160, 80)
+        self.frame_time: float | None = None
+        self.setMinimumSize(160, 90)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
-    def set_traces(self, traces: Mapping[str, np.ndarray], n_frames: int) -> None:
-        """Curves by name (NaN gaps are skipped) over ``n_frames`` frames."""
+    def sizeHint(self) -> QSize:
+        """Room for a few rows of curves."""
+        return QSize(240, self._AXIS + 26 * max(len(self.traces), 3))
+
+    def set_traces(
+        self, traces: Mapping[str, np.ndarray], n_frames: int, frame_time: float | None = None
+    ) -> None:
+        """Curves by name (NaN gaps are skipped) over ``n_frames`` frames of ``frame_time`` s."""
+        rows = len(self.traces)
         self.traces = {k: np.asarray(v, dtype=np.float64) for k, v in traces.items()}
         self.n_frames = int(n_frames)
+        self.frame_time = frame_time
+        if len(self.traces) != rows:
+            self.updateGeometry()
         self.update()
 
     def set_marks(self, marks: Mapping[str, int]) -> None:
@@ -132,45 +164,97 @@ class TraceView(QWidget):
         self.marks = dict(marks)
         self.update()
 
-    def _curve(self, values: np.ndarray, width: int) -> QPolygonF | None:
+    def set_current(self, frame: int | None) -> None:
+        """Mark the frame on screen."""
+        if frame != self.current:
+            self.current = frame
+            self.update()
+
+    def _x(self, frame: float) -> float:
+        width = max(self.width() - self._LEFT - 4, 1)
+        return self._LEFT + frame / max(self.n_frames - 1, 1) * width
+
+    def _curve(self, values: np.ndarray, top: float, height: float) -> QPolygonF | None:
         n = values.size
         if n == 0:
             return None
-        idx = np.unique(np.linspace(0, n - 1, min(n, 4 * max(width, 1))).astype(np.int64))
+        idx = np.unique(np.linspace(0, n - 1, min(n, 4 * max(self.width(), 1))).astype(np.int64))
         v = values[idx]
         ok = np.isfinite(v)
         if not ok.any():
             return None
         lo, hi = float(v[ok].min()), float(v[ok].max())
         span = hi - lo if hi > lo else 1.0
-        h = self.height() - 4
-        xs = idx[ok] / max(self.n_frames - 1, 1) * (self.width() - 1)
-        ys = 2 + h - (v[ok] - lo) / span * h
-        return QPolygonF([QPointF(float(x), float(y)) for x, y in zip(xs, ys, strict=True)])
+        ys = top + height - (v[ok] - lo) / span * height
+        xs = [self._x(float(i)) for i in idx[ok]]
+        return QPolygonF([QPointF(x, float(y)) for x, y in zip(xs, ys, strict=True)])
+
+    def _ticks(self) -> list[int]:
+        n = max(self.n_frames - 1, 1)
+        raw = n / 4
+        step = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+        for mult in (1, 2, 5, 10):
+            if raw <= mult * step:
+                step *= mult
+                break
+        return list(range(0, n + 1, max(int(step), 1)))
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        """Draw the curves, the marks and a legend."""
+        """Draw the rows, the frame axis, the marks and the current frame."""
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#262930"))
+        rows = max(len(self.traces), 1)
+        height = (self.height() - self._AXIS) / rows
         for i, (name, values) in enumerate(self.traces.items()):
             colour = QColor(_COLOURS[i % len(_COLOURS)])
-            curve = self._curve(values, self.width())
+            top = i * height
+            painter.setPen(QPen(QColor("#3b3f48"), 1))
+            painter.drawLine(QPointF(self._LEFT, top + height), QPointF(self.width(), top + height))
+            curve = self._curve(values, top + 3, max(height - 6, 1))
             painter.setPen(QPen(colour, 1))
             if curve is not None:
                 painter.drawPolyline(curve)
-            painter.drawText(4 + 60 * i, 12, name)
+            painter.drawText(QRectF(2, top, self._LEFT - 4, height), Qt.AlignmentFlag.AlignVCenter,
+                             name)  # fmt: skip
+        if not self.traces:
+            painter.setPen(QPen(QColor("#a0a0a0"), 1))
+            area = QRectF(0, 0, self.width(), self.height() - self._AXIS)
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "per-frame values appear here")
+        axis_y = self.height() - self._AXIS
+        painter.setPen(QPen(QColor("#a0a0a0"), 1))
+        painter.drawLine(QPointF(self._LEFT, axis_y), QPointF(self.width(), axis_y))
+        if self.n_frames:
+            for t in self._ticks():
+                x = self._x(t)
+                painter.drawLine(QPointF(x, axis_y), QPointF(x, axis_y + 3))
+                label = f"{t}" if self.frame_time is None else f"{t * self.frame_time:.3g} s"
+                painter.drawText(QPointF(x + 2, self.height() - 3), label)
+            painter.drawText(QPointF(2, self.height() - 3), "frame" if self.frame_time is None
+                             else "time")  # fmt: skip
         painter.setPen(QPen(QColor("#ff4040"), 1, Qt.PenStyle.DashLine))
         for frame in self.marks.values():
-            x = frame / max(self.n_frames - 1, 1) * (self.width() - 1)
-            painter.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+            x = self._x(frame)
+            painter.drawLine(QPointF(x, 0), QPointF(x, axis_y))
+        if self.selected is not None:
+            painter.setPen(QPen(QColor("#ffd54f"), 1, Qt.PenStyle.DotLine))
+            x = self._x(self.selected)
+            painter.drawLine(QPointF(x, 0), QPointF(x, axis_y))
+        if self.current is not None:
+            painter.setPen(QPen(QColor("#ffffff"), 1.5))
+            x = self._x(self.current)
+            painter.drawLine(QPointF(x, 0), QPointF(x, axis_y))
         painter.end()
 
     def frame_at(self, x: float) -> int:
         """Frame under widget x coordinate ``x``."""
-        frac = min(max(x / max(self.width() - 1, 1), 0.0), 1.0)
+        width = max(self.width() - self._LEFT - 4, 1)
+        frac = min(max((x - self._LEFT) / width, 0.0), 1.0)
         return round(frac * max(self.n_frames - 1, 0))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        """Report the clicked frame."""
-        if self.on_click is not None and self.n_frames:
-            self.on_click(self.frame_at(event.position().x()))
+        """Select the clicked frame and report it."""
+        if self.n_frames:
+            self.selected = self.frame_at(event.position().x())
+            self.update()
+            if self.on_click is not None:
+                self.on_click(self.selected)

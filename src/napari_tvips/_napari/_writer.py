@@ -1,10 +1,11 @@
 """napari writer contribution: save one image layer as a TVIPS recording.
 
 :func:`write_tvips` turns the layer's data, scale, translate, units, axis labels and
-``metadata["tvips"]`` (filled by our reader: main header, per-frame headers, rsciio-style metadata
-and the index map from layer position to frame) into a RosettaSciIO signal dict and hands it to
-:func:`napari_tvips._writer.file_writer`. It holds no format knowledge. napari reports a writer's
-``ValueError`` as "No data written!", so those are re-raised as ``OSError`` with the same message.
+:class:`~napari_tvips._record.TvipsRecord` (filled by our reader: main header, per-frame headers,
+rsciio-style metadata and the index map from layer position to frame) into a RosettaSciIO signal
+dict and hands it to :func:`napari_tvips._writer.file_writer`. It holds no format knowledge.
+napari reports a writer's ``ValueError`` as "No data written!", so those are re-raised as
+``OSError`` with the same message.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .._record import TvipsRecord, record_of
 from .._writer import file_writer
 
 __all__ = ["layer_signal", "write_tvips"]
@@ -30,13 +32,10 @@ def _units(value: Any) -> str:
     return "" if text in ("pixel", "pixels", "px") else text
 
 
-def _frame_headers(tvips: Mapping[str, Any], nav_shape: tuple[int, ...]) -> dict[str, Any]:
+def _frame_headers(record: TvipsRecord, nav_shape: tuple[int, ...]) -> dict[str, Any]:
     """``frame_headers`` of the recording and ``frame_index`` (layer order), if they still fit."""
-    table = tvips.get("frame_headers")
-    index_map = tvips.get("index_map")
-    if not isinstance(table, Mapping) or index_map is None:
-        return {}
-    index_map = np.asarray(index_map)
+    table = record.frame_headers
+    index_map = np.asarray(record.index_map)
     if index_map.shape != nav_shape and not (nav_shape == () and index_map.size == 1):
         logger.info("layer shape changed since it was read; frame headers not kept")
         return {}
@@ -63,8 +62,8 @@ def layer_signal(data: Any, attributes: Mapping[str, Any]) -> dict[str, Any]:
     if attributes.get("multiscale"):
         raise TypeError("multiscale layers cannot be written as TVIPS; save one level")
     ndim = len(data.shape)
-    tvips = (attributes.get("metadata") or {}).get("tvips") or {}
-    header = tvips.get("header") if isinstance(tvips, Mapping) else None
+    record = record_of(attributes.get("metadata") or {})
+    header = record.header if record is not None else None
 
     def per_axis(key: str, default: Any) -> Sequence[Any]:
         values = attributes.get(key)
@@ -94,9 +93,9 @@ def layer_signal(data: Any, attributes: Mapping[str, Any]) -> dict[str, Any]:
     original: dict[str, Any] = {}
     if isinstance(header, Mapping):
         original["tvips_header"] = dict(header)
-    if isinstance(tvips, Mapping) and ndim >= 2:
-        original.update(_frame_headers(tvips, tuple(data.shape[:-2])))
-    metadata = tvips.get("metadata") if isinstance(tvips, Mapping) else None
+    if record is not None and ndim >= 2:
+        original.update(_frame_headers(record, tuple(data.shape[:-2])))
+    metadata = record.metadata if record is not None else None
     return {
         "data": data,
         "axes": axes,

@@ -1,0 +1,527 @@
+"""The scan model behind the "TVIPS scan" widget: state and logic, evented, without Qt.
+
+:class:`ScanModel` holds what the widget shows and edits: the selected recording (a
+:class:`~napari_tvips._record.TvipsRecord`), the layout (the plain stack, manual parameters, or
+the index map the frame headers give), the calibration, the virtual detector, the cached
+per-frame values and the current suggestion. Views bind to its psygnal events
+(:class:`ScanEvents`); scripts and tests drive it directly::
+
+    model = ScanModel()
+    model.select(record)
+    model.update(shape=(48, 48), start=7, winding="x", hysteresis=2)   # one re-slice
+    for item in model.iter_pass():      # the navigator pass (a worker thread in the GUI)
+        model.receive(item)
+    model.suggest(); model.accept()
+
+A re-slice is announced as a :class:`Reslice` (index map + calibration) on ``events.resliced``;
+the napari side turns it into layer data. This module imports no Qt, napari or magicgui, reads
+no pixels outside :meth:`ScanModel.iter_pass`, and never touches a layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from psygnal import Signal, SignalGroup
+
+from ._record import LayoutSource, TvipsRecord
+from ._scan import HeaderScan, ScanLayout, apply_winding, header_scan
+from ._series import Series
+from ._suggest import Suggestion, suggest_layout
+from ._virtual import Detector, FrameValues, estimate_centre, iter_frame_values
+
+__all__ = ["HEADER_TRACES", "Reslice", "ScanEvents", "ScanModel"]
+
+log = logging.getLogger(__name__)
+
+#: Frame header fields shown as traces when they vary.
+HEADER_TRACES = ("rotidx", "scan_x", "scan_y")
+#: Names of the manual layout parameters and of the calibration, as :meth:`ScanModel.update`
+#: takes them.
+_LAYOUT_KEYS = ("shape", "start", "winding", "hysteresis")
+_CALIBRATION_KEYS = ("scan_step", "scan_unit", "signal_scale", "signal_unit")
+
+
+@dataclass(frozen=True, eq=False)
+class Reslice:
+    """What the layer must show after a change: index map, layout and calibration.
+
+    Attributes
+    ----------
+    index_map : numpy.ndarray
+        Frame index of every navigation position.
+    layout : ScanLayout or None
+        The regular layout (``None`` for a header index map).
+    source : {"stack", "manual", "headers"}
+        Where the layout comes from.
+    scan_step, scan_unit : float or None, str
+        Scan axes' step and unit (``None`` = uncalibrated).
+    signal_scale, signal_unit : float or None, str
+        Frame pixel size and unit (``None`` = uncalibrated).
+    """
+
+    index_map: np.ndarray
+    layout: ScanLayout | None
+    source: LayoutSource
+    scan_step: float | None
+    scan_unit: str
+    signal_scale: float | None
+    signal_unit: str
+
+
+class ScanEvents(SignalGroup):
+    """Events of a :class:`ScanModel`."""
+
+    #: A recording was selected (the record, or ``None``).
+    selected = Signal(object)
+    #: Layout source, parameters or calibration changed (controls follow the model).
+    params = Signal()
+    #: The layer must show a new :class:`Reslice`.
+    resliced = Signal(object)
+    #: A message for the person ("" clears it).
+    message = Signal(str)
+    #: A new suggestion (or ``None``); ``accepted`` says whether it was applied.
+    suggestion = Signal(object)
+    #: Per-frame values or frame headers arrived (navigator and trace redraw).
+    values = Signal()
+    #: Progress of the navigator pass: frames done, frames in total.
+    progress = Signal(int, int)
+
+
+def _unit(text: str | None) -> str:
+    text = "" if text is None else str(text).strip()
+    return "pixel" if text in ("", "None", "dimensionless", "pixels", "px") else text
+
+
+class ScanModel:
+    """State and logic of the "TVIPS scan" widget (see the module docstring).
+
+    Attributes
+    ----------
+    record : TvipsRecord or None
+        The selected recording's record as last applied.
+    source : {"stack", "manual", "headers"}
+        The layout source: the plain frame stack, manual parameters, or the header index map.
+    shape : tuple of int
+        Manual scan shape (``(scan_y, scan_x)`` or ``(n, scan_y, scan_x)``).
+    start : int
+        Manual first scan frame.
+    winding : str or None
+        Snake axis (``None``, ``"x"``, ``"y"``), for manual and header layouts.
+    hysteresis : int
+        Shift of the reversed rows, for manual and header layouts.
+    scan_step, scan_unit, signal_scale, signal_unit
+        Calibration (a step or scale of 0 means uncalibrated).
+    radii : tuple of float
+        Virtual detector radii: BF disk, ADF inner and outer.
+    channel : str
+        The navigator's channel (``"bf"``, ``"adf"`` or ``"total"``).
+    suggestion : Suggestion or None
+        The last suggestion; ``accepted`` says whether it has been applied.
+    """
+
+    def __init__(self) -> None:
+        self.events: ScanEvents = ScanEvents()
+        self.record: TvipsRecord | None = None
+        self.source: LayoutSource = "stack"
+        self.shape: tuple[int, ...] = (1, 1)
+        self.start: int = 0
+        self.winding: str | None = None
+        self.hysteresis: int = 0
+        self.scan_step: float = 0.0
+        self.scan_unit: str = "pixel"
+        self.signal_scale: float = 0.0
+        self.signal_unit: str = "pixel"
+        self.radii: tuple[float, float, float] = (10.0, 20.0, 60.0)
+        self.channel: str = "bf"
+        self.suggestion: Suggestion | None = None
+        self.accepted: bool = False
+        self.message: str = ""
+        self._headers: dict[tuple[str, ...], dict[str, np.ndarray]] = {}
+        self._scans: dict[tuple[str, ...], HeaderScan | str] = {}
+        self._centres: dict[tuple[str, ...], tuple[float, float]] = {}
+        self._values: dict[tuple[tuple[str, ...], Detector], FrameValues] = {}
+
+    # -- selection -------------------------------------------------------------------------
+    @property
+    def series(self) -> Series | None:
+        """The selected recording."""
+        return None if self.record is None else self.record.series
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Identity of the selected recording (its part paths)."""
+        return tuple(self.series.paths) if self.series is not None else ()
+
+    def select(self, record: TvipsRecord | None) -> None:
+        """Show ``record``: parameters, calibration and detector follow what it is."""
+        self.record = record
+        self.suggestion, self.accepted = None, False
+        if record is not None:
+            self._follow(record)
+        self._say("")
+        self.events.selected.emit(record)
+        self.events.params.emit()
+        self.events.suggestion.emit(None)
+        self.events.values.emit()
+
+    def _follow(self, record: TvipsRecord) -> None:
+        series, layout = record.series, record.layout
+        imap = np.asarray(record.index_map)
+        self.source = record.layout_source
+        self.winding, self.hysteresis = None, 0
+        if layout is not None and layout.shape is not None:
+            self.shape, self.start = layout.shape, layout.start
+            self.winding, self.hysteresis = layout.winding, layout.hysteresis
+        elif imap.ndim >= 2:
+            self.shape, self.start = tuple(int(s) for s in imap.shape), int(imap.min())
+            found = self._scans.get(self.key)
+            if isinstance(found, HeaderScan):  # a header map the user re-wound
+                self.winding, self.hysteresis = self._winding_of(found.index_map, imap)
+        else:
+            side = max(math.isqrt(series.n_frames), 1)
+            self.shape, self.start = (side, side), 0
+        self.scan_step = float(record.scan_step[0]) if record.scan_step else 0.0
+        self.scan_unit = _unit(record.scan_unit)
+        self.signal_scale = float(record.signal_scale[0]) if record.signal_scale else 0.0
+        self.signal_unit = _unit(record.signal_unit)
+        side = float(min(series.frame_shape))
+        self.radii = (side / 10, side / 6, side / 2)
+
+    @staticmethod
+    def _winding_of(grid: np.ndarray, imap: np.ndarray) -> tuple[str | None, int]:
+        """Winding and hysteresis that turn the header ``grid`` into ``imap`` (else none)."""
+        if grid.shape == imap.shape:
+            for winding in ("x", "y"):
+                for h in range(-grid.shape[-1], grid.shape[-1] + 1):
+                    if np.array_equal(apply_winding(grid, winding, h), imap):
+                        return winding, h
+        return None, 0
+
+    # -- parameters and re-slicing ---------------------------------------------------------
+    def update(self, **changes: Any) -> bool:
+        """Change parameters and re-slice once.
+
+        Keys: ``source``, ``shape``, ``start``, ``winding``, ``hysteresis``, ``scan_step``,
+        ``scan_unit``, ``signal_scale``, ``signal_unit``. Changing the shape or start while the
+        stack or the header map is shown switches to the manual layout.
+        Returns whether the layer was re-sliced (``False``: nothing changed, or the layout is
+        invalid and :attr:`message` says why).
+        """
+        unknown = set(changes) - {"source", *_LAYOUT_KEYS, *_CALIBRATION_KEYS}
+        if unknown:
+            raise TypeError(f"unknown scan parameters: {', '.join(sorted(unknown))}")
+        if "shape" in changes:
+            changes["shape"] = tuple(int(s) for s in changes["shape"])
+        if "winding" in changes and changes["winding"] in ("none", ""):
+            changes["winding"] = None
+        for key in ("scan_unit", "signal_unit"):
+            if key in changes:
+                changes[key] = _unit(changes[key])
+        changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        if not changed:
+            return False
+        layout_keys = set(changed) & {"shape", "start"}
+        if self.source == "stack" and "source" not in changed and layout_keys:
+            changed["source"] = "manual"
+        if self.source == "headers" and "source" not in changed and layout_keys:
+            changed["source"] = "manual"  # editing the shape or start leaves the header map
+        for k, v in changed.items():
+            setattr(self, k, v)
+        self.events.params.emit()
+        return self.apply()
+
+    def header_scan(self) -> HeaderScan | None:
+        """The scan the frame headers describe (``None`` when they describe none)."""
+        series = self.series
+        if series is None:
+            return None
+        found = self._scans.get(self.key)
+        if found is None:
+            try:
+                found = header_scan(self.headers())
+            except ValueError as exc:
+                found = str(exc)
+            self._scans[self.key] = found
+        return found if isinstance(found, HeaderScan) else None
+
+    def build(self) -> Reslice:
+        """The :class:`Reslice` the parameters describe.
+
+        Raises
+        ------
+        ValueError
+            If the layout does not fit the recording; the message names the file.
+        """
+        series = self.series
+        if series is None:
+            raise ValueError("no TVIPS recording selected")
+        try:
+            layout: ScanLayout | None
+            if self.source == "headers":
+                found = self.header_scan()
+                if found is None:
+                    reason = self._scans.get(self.key, "")
+                    raise ValueError(f"the frame headers describe no scan ({reason})")
+                layout = None
+                imap = apply_winding(found.index_map, self.winding, self.hysteresis)
+            elif self.source == "manual":
+                layout = ScanLayout(self.shape, self.start, self.winding, self.hysteresis)
+                imap = layout.index_map(series.n_frames)
+            else:
+                layout = ScanLayout()
+                imap = layout.index_map(series.n_frames)
+        except ValueError as exc:
+            raise ValueError(f"{series.parts[0].path}: {exc}") from exc
+        step = self.scan_step if self.scan_step > 0 else 1.0 if self.scan_unit != "pixel" else 0
+        return Reslice(
+            imap,
+            layout,
+            self.source,
+            step if self.source != "stack" and step > 0 else None,
+            self.scan_unit,
+            self.signal_scale if self.signal_scale > 0 else None,
+            self.signal_unit,
+        )
+
+    def apply(self) -> bool:
+        """Announce the current parameters' re-slice; on an invalid layout say why instead."""
+        if self.series is None:
+            return False
+        try:
+            reslice = self.build()
+        except ValueError as exc:
+            self._say(f"Not applied: {exc}")
+            self.events.values.emit()
+            return False
+        self._say("")
+        self.events.resliced.emit(reslice)
+        self.events.values.emit()
+        return True
+
+    def applied(self, record: TvipsRecord) -> None:
+        """Note the record of the re-sliced layer (the napari side calls this)."""
+        self.record = record
+
+    def _say(self, text: str) -> None:
+        if text != self.message:
+            self.message = text
+            self.events.message.emit(text)
+
+    def refresh(self) -> int:
+        """Re-scan a recording still being written and re-slice; returns the frames added."""
+        series = self.series
+        if series is None:
+            return 0
+        added = series.refresh()
+        log.info("%s: %d frames added", series.name, added)
+        self._headers.pop(self.key, None)
+        self._scans.pop(self.key, None)
+        for (key, _det), values in self._values.items():
+            if key == self.key:
+                values.grow(series.n_frames)
+        self.apply()
+        return added
+
+    # -- suggestions -----------------------------------------------------------------------
+    def headers(self) -> dict[str, np.ndarray]:
+        """Every frame header field of the selected recording (read once, then cached)."""
+        series = self.series
+        if series is None:
+            return {}
+        if self.key not in self._headers:
+            self._headers[self.key] = series.frame_headers()
+        return self._headers[self.key]
+
+    def suggest(self) -> Suggestion | None:
+        """Suggest a layout (header map first, then the trace) without applying it."""
+        if self.series is None:
+            return None
+        values = self.values()
+        trace = values.channel("bf") if values is not None and values.complete else None
+        current = (
+            ScanLayout(self.shape, self.start, self.winding) if self.source == "manual" else None
+        )
+        sug = suggest_layout(self.headers(), trace, winding=self.winding, current=current)
+        self.suggestion, self.accepted = sug, False
+        self.events.suggestion.emit(sug)
+        return sug
+
+    def suggestion_text(self) -> str:
+        """The suggestion in words, with a hint when the trace was not available."""
+        sug = self.suggestion
+        if sug is None:
+            return ""
+        text = sug.text()
+        values = self.values()
+        if values is None or not values.complete:
+            text += " (compute the navigator for winding and hysteresis)"
+        return text
+
+    @property
+    def can_accept(self) -> bool:
+        """Whether there is a suggestion to accept that has not been accepted yet."""
+        sug = self.suggestion
+        return sug is not None and not self.accepted and sug.text() != "no suggestion"
+
+    def accept(self) -> bool:
+        """Apply the suggestion (the header map when it has one), re-slicing once."""
+        sug = self.suggestion
+        if sug is None or not self.can_accept:
+            return False
+        changes: dict[str, Any] = {}
+        if sug.header_scan is not None:
+            changes["source"] = "headers"
+            changes["winding"] = None if sug.winding in (None, "none") else sug.winding
+            changes["hysteresis"] = sug.hysteresis or 0
+            # manual parameters follow, so switching to manual starts from the same scan
+            self.shape, self.start = sug.header_scan.shape, sug.header_scan.start
+        else:
+            changes["source"] = "manual"
+            if sug.shape is not None:
+                changes["shape"] = sug.shape
+            if sug.start is not None:
+                changes["start"] = sug.start
+            if sug.winding is not None:
+                changes["winding"] = sug.winding
+            if sug.hysteresis is not None:
+                changes["hysteresis"] = sug.hysteresis
+        self.accepted = True
+        self.events.suggestion.emit(sug)
+        changed = self.update(**changes)
+        if not changed and not self.message:  # parameters were already these: still applied
+            self.events.params.emit()
+            return self.apply()
+        return changed
+
+    # -- detector, per-frame values --------------------------------------------------------
+    def detector(self) -> Detector | None:
+        """The virtual detector (``None`` until the pattern centre is known)."""
+        centre = self._centres.get(self.key)
+        return None if centre is None else Detector(centre, *self.radii)
+
+    def values(self) -> FrameValues | None:
+        """Cached per-frame values of the recording and detector (``None`` if none yet)."""
+        det = self.detector()
+        return None if det is None else self._values.get((self.key, det))
+
+    def set_detector(
+        self, radii: tuple[float, float, float] | None = None, channel: str = ""
+    ) -> None:
+        """Change the detector radii and/or the navigator channel."""
+        if radii is not None:
+            self.radii = tuple(float(r) for r in radii)  # type: ignore[assignment]
+        if channel:
+            self.channel = channel
+        self.events.params.emit()
+        self.events.values.emit()
+
+    @property
+    def pass_needed(self) -> bool:
+        """Whether the navigator pass still has frames to read for the current detector."""
+        values = self.values()
+        return self.series is not None and (values is None or not values.complete)
+
+    def iter_pass(self) -> Iterator[tuple[str, Any]]:
+        """The navigator pass as items for :meth:`receive` (run it in a worker thread).
+
+        Yields the frame headers (once per recording), the detector (centre estimated once)
+        and blocks of per-frame values, resuming where a previous pass stopped.
+        """
+        series, key = self.series, self.key
+        if series is None:
+            return
+        radii, centre = self.radii, self._centres.get(key)
+        values = self.values()
+        first = values.done if values is not None else 0
+        if key not in self._headers:
+            yield "headers", (key, series.frame_headers())
+        det = Detector(centre if centre is not None else estimate_centre(series), *radii)
+        yield "detector", (key, det, series.n_frames)
+        for sl, vals in iter_frame_values(series, det, start=first):
+            yield "values", (key, det, sl, vals)
+
+    def receive(self, item: tuple[str, Any]) -> None:
+        """Store one item of :meth:`iter_pass` (in the thread that owns the model)."""
+        kind, payload = item
+        if kind == "headers":
+            key, headers = payload
+            self._headers[key] = headers
+        elif kind == "detector":
+            key, det, n = payload
+            self._centres[key] = det.centre
+            if (key, det) not in self._values:
+                self._values[(key, det)] = FrameValues(n, det)
+        else:
+            key, det, sl, vals = payload
+            values = self._values.get((key, det))
+            if values is None:
+                return
+            values.grow(sl.stop)
+            values.store(sl, vals)
+            if key == self.key:
+                self.events.progress.emit(values.done, values.n_frames)
+        self.events.values.emit()
+
+    # -- what the views draw ---------------------------------------------------------------
+    @property
+    def index_map(self) -> np.ndarray | None:
+        """The index map of the layer as last applied."""
+        return None if self.record is None else np.asarray(self.record.index_map)
+
+    @property
+    def is_scan(self) -> bool:
+        """Whether the layer shows a scan (two or more navigation axes)."""
+        return self.record is not None and self.record.is_scan
+
+    def navigator_image(self, lead: tuple[int, ...] = ()) -> np.ndarray | None:
+        """The virtual image of the scan at extra-navigation position ``lead`` (NaN = not done)."""
+        values, imap = self.values(), self.index_map
+        if values is None or imap is None or not self.is_scan:
+            return None
+        if imap.max(initial=0) >= values.n_frames:
+            return None
+        if imap.ndim > 2:
+            lead = (*lead, *(0,) * (imap.ndim - 2 - len(lead)))[: imap.ndim - 2]
+            lead = tuple(
+                min(max(int(i), 0), n - 1) for i, n in zip(lead, imap.shape[:-2], strict=True)
+            )
+            imap = imap[lead]
+        return values.image(self.channel, imap)
+
+    def traces(self) -> dict[str, np.ndarray]:
+        """Named per-frame curves: detector values, then header fields that vary."""
+        out: dict[str, np.ndarray] = {}
+        values = self.values()
+        if values is not None:
+            out["total"] = values.channel("total")
+            if self.channel != "total":
+                out[self.channel] = values.channel(self.channel)
+        headers = self._headers.get(self.key, {})
+        for name in HEADER_TRACES:
+            if name in headers and headers[name].size and np.ptp(headers[name]) > 0:
+                out[name] = headers[name]
+        return out
+
+    def scan_frames(self) -> tuple[int, int] | None:
+        """First and last frame of the scan on screen (``None`` for the stack)."""
+        imap = self.index_map
+        if imap is None or not self.is_scan or imap.size == 0:
+            return None
+        return int(imap.min()), int(imap.max())
+
+    def frame_time(self) -> float | None:
+        """Seconds between frames, when the headers say (for the trace's time axis)."""
+        headers = self._headers.get(self.key, {})
+        if "timestamp" not in headers or headers["timestamp"].size < 2:
+            return None
+        ts = headers["timestamp"].astype(np.float64)
+        if "ms" in headers:
+            ts = ts + headers["ms"].astype(np.float64) / 1000
+        step = float(np.median(np.diff(ts)))
+        return step if step > 0 else None
