@@ -130,7 +130,8 @@ def test_navigator_worker_and_click(widget, qtbot) -> None:
     series = w.series
     frames = series.read_frames(np.arange(series.n_frames)).astype(np.int64)
     yy, xx = np.indices(series.frame_shape)
-    bf = np.hypot(yy - det.centre[0], xx - det.centre[1]) <= det.bf_radius
+    # whole one-pixel rings: floor(distance) < radius (see napari_tvips._imager)
+    bf = np.floor(np.hypot(yy - det.centre[0], xx - det.centre[1])) < np.ceil(det.bf_radius)
     ref = frames[:, bf].sum(1)[record_of(viewer.layers[0]).index_map]
     np.testing.assert_allclose(w.navigator_image(), ref, rtol=1e-6)
     assert w.navigator.image.image is not None and w.navigator.image.image.shape == (6, 8)

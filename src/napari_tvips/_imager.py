@@ -543,10 +543,7 @@ class VirtualImager:
         if kind in ("disk", "annulus") and self._is_centre(centre):
             detector_mask((1, 1), kind, centre=(0.0, 0.0), **params)  # validates the parameters
             return self._ring_image(kind, params)
-        if kind in ("disk", "annulus"):
-            params["centre"] = tuple(float(c) for c in centre)  # type: ignore[union-attr]
-        detector_mask(self.series.frame_shape, kind, **params)  # validates before any read
-        key = (kind, tuple(sorted((k, _freeze(v)) for k, v in params.items())))
+        key = self._mask_key(kind, centre, params)
         cached = self._mask_cache.get(key)
         if cached is not None:
             self._mask_cache.move_to_end(key)
@@ -562,6 +559,23 @@ class VirtualImager:
         while len(self._mask_cache) > _CACHE_SIZE:
             self._mask_cache.popitem(last=False)
         return self._per_position(values)
+
+    def _mask_key(
+        self, kind: str, centre: Sequence[float] | None, params: dict[str, Any]
+    ) -> tuple[Any, ...]:
+        """Validated, hashable description of a detector that needs its own pass."""
+        params = dict(params)
+        if kind in ("disk", "annulus"):
+            params["centre"] = tuple(float(c) for c in (centre or self._centre))
+        detector_mask(self.series.frame_shape, kind, **params)  # validates before any read
+        return (kind, tuple(sorted((k, _freeze(v)) for k, v in params.items())))
+
+    def cached(self, kind: str, **params: Any) -> np.ndarray | None:
+        """The image of a detector that needed its own pass, if it has been computed."""
+        params = {k: v for k, v in params.items() if v is not None}
+        centre = params.pop("centre", None)
+        values = self._mask_cache.get(self._mask_key(kind, centre, params))
+        return None if values is None else self._per_position(values)
 
     def _ring_image(self, kind: str, params: dict[str, Any]) -> np.ndarray:
         top = self.n_rings
