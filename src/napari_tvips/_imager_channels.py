@@ -84,6 +84,16 @@ class DetectorState:
         return replace(self, **changes)
 
 
+#: A detector centre this close to the beam centre (pixels) is the beam centre: the spin boxes
+#: show two decimals, and rings act in whole pixels anyway.
+CENTRE_TOLERANCE = 0.01
+
+
+def same_centre(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Whether two centres are the same within :data:`CENTRE_TOLERANCE`."""
+    return bool(np.allclose(a, b, rtol=0, atol=CENTRE_TOLERANCE))
+
+
 def _default_box(shape: Sequence[int]) -> tuple[float, float, float, float]:
     h, w = shape
     return (h / 4, w / 4, 3 * h / 4, 3 * w / 4)
@@ -132,7 +142,9 @@ class ChannelValues:
     def geometry(self, name: str) -> tuple[str, dict[str, Any]] | None:
         """``(kind, parameters)`` of the detector of channel ``name`` (``None``: no detector)."""
         s = self.state
-        centre = s.centre if s.centre is not None else self.imager.centre
+        centre = self.imager.centre
+        if s.centre is not None and not same_centre(s.centre, centre):
+            centre = s.centre
         if name == "bf":
             return "disk", {"radius": s.radii[0], "centre": centre}
         if name == "adf":
