@@ -118,12 +118,7 @@ def run(spec: dict[str, Any], paths: list[Path]) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _t(x: float | None) -> str:
-    return "-" if x is None else (f"{x * 1e3:.1f} ms" if x < 1 else f"{x:.2f} s")
-
-
-def _m(x: float | None) -> str:
-    return "-" if x is None else f"{x / 2**20:.0f} MiB"
+_t, _m = bench_read._fmt_t, bench_read._fmt_m
 
 
 def report(label: str, paths: list[Path], n: int, side: int, numpy_frames: int) -> None:

@@ -13,20 +13,12 @@ from napari_tvips._imager import VirtualImager
 from tvips_bytes import write_recording
 
 distributed = pytest.importorskip("distributed")
+import test_distributed  # noqa: E402
+
+cluster = test_distributed.client  # test_distributed's LocalCluster fixture, as "cluster"
 
 
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-        worker_dashboard_address=None,
-    )  # fmt: skip
-    with distributed.Client(cluster) as c:
-        yield c
-    cluster.close()
-
-
-def test_run_on_cluster_equals_local(client, tmp_path: Path, monkeypatch) -> None:
+def test_run_on_cluster_equals_local(cluster, tmp_path: Path, monkeypatch) -> None:
     frames, _headers, truth = demo_frames((8, 9), (48, 40), pre_frames=3, hysteresis=2, seed=4)
     n = frames.shape[0]
     write_recording(tmp_path / "d", frames, frames_per_part=[30, 25, n - 55])
@@ -35,7 +27,7 @@ def test_run_on_cluster_equals_local(client, tmp_path: Path, monkeypatch) -> Non
     centre = (24.0, 20.0)
     monkeypatch.setattr("napari_tvips._imager.TASK_BYTES", 48 * 40 * 2 * 10)  # several tasks
     local = VirtualImager(series, imap, centre).run(client=False)
-    with distributed.get_task_stream(client) as stream:
+    with distributed.get_task_stream(cluster) as stream:
         remote = VirtualImager(series, imap, centre).run()  # the active client is used
     tasks = [t for t in stream.data if "_reduce_task" in str(t["key"])]
     assert len(tasks) == 8 and len({t["worker"] for t in tasks}) >= 1
@@ -47,7 +39,7 @@ def test_run_on_cluster_equals_local(client, tmp_path: Path, monkeypatch) -> Non
     yy, xx = np.indices((48, 40))
     box = (yy >= 10) & (yy < 30) & (xx >= 5) & (xx < 12)
     want = (frames[imap].astype(np.int64) * box).sum(axis=(-2, -1))
-    with distributed.get_task_stream(client) as stream:
+    with distributed.get_task_stream(cluster) as stream:
         got = remote.image("rectangle", box=(10, 5, 30, 12))
     np.testing.assert_array_equal(got, want)
     assert any("_reduce_task" in str(t["key"]) for t in stream.data)

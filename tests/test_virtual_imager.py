@@ -212,3 +212,20 @@ def test_auto_engine_without_numba(monkeypatch) -> None:
         engine_name("numba")
     with pytest.raises(ValueError, match="unknown engine"):
         engine_name("gpu")
+
+
+def test_partial_image_while_a_pass_runs(scan) -> None:
+    series, frames, imap = scan
+    imager = VirtualImager(series, imap, CENTRE, threads=1, block_bytes=10 * 64 * 60 * 2)
+    box = (0, 0, 10, 10)
+    gen = imager.iter_image("rectangle", box=box)
+    assert next(gen) == (0, imap.size) and next(gen) == (10, imap.size)
+    part = imager.partial("rectangle", box=box)
+    done = np.isfinite(part)
+    assert done.sum() == 10 and imager.cached("rectangle", box=box) is None
+    yy, xx = np.indices(FRAME)
+    mask = (yy < 10) & (xx < 10)
+    eq(part[done], brute(frames, imap, mask)[done])
+    gen.close()  # stopped: nothing half-done is kept
+    assert imager.partial("rectangle", box=box) is None
+    assert imager.cached("rectangle", box=box) is None

@@ -269,6 +269,7 @@ class VirtualImager:
         self.block = min(self.block, 65536)  # kernels accumulate a block's pattern in uint32
         self._cancel = threading.Event()
         self._mask_cache: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+        self._partial: dict[tuple[Any, ...], np.ndarray] = {}
         if centre is None:
             centre = estimate_centre(series, frames=self.frames)
         self._set_centre(centre)
@@ -438,8 +439,13 @@ class VirtualImager:
             client.cancel(list(futures))
 
     @staticmethod
-    def _drive(gen: Iterator[tuple[int, int]], progress: Progress | None) -> None:
-        for done, total in gen:
+    def _drive(gen: Iterator[tuple[int, int]], progress: Progress | None) -> Any:
+        """Run a progress generator to its end; return its return value."""
+        while True:
+            try:
+                done, total = next(gen)
+            except StopIteration as stop:
+                return stop.value
             if progress is not None:
                 progress(done, total)
 
@@ -526,13 +532,7 @@ class VirtualImager:
             kind, radius=radius, inner=inner, outer=outer, box=box, at=at, centre=centre,
             client=client,
         )  # fmt: skip
-        while True:
-            try:
-                done, total = next(gen)
-            except StopIteration as stop:
-                return stop.value
-            if progress is not None:
-                progress(done, total)
+        return self._drive(gen, progress)
 
     def iter_image(
         self, kind: str, *, client: Any = None, **params: Any
@@ -549,12 +549,16 @@ class VirtualImager:
             self._mask_cache.move_to_end(key)
             return self._per_position(cached)
         plan = _Plan("mask", self.series.frame_shape, self.series.dtype.str, mask_key=key)
-        values = np.zeros(self.frames.size, dtype=np.float64)
+        values = np.full(self.frames.size, np.nan)
 
         def sink(pos: np.ndarray, result: _Result) -> None:
             values[pos] = result.sums
 
-        yield from self._stream(np.arange(self.frames.size), plan, sink, client)
+        self._partial[key] = values  # readable while the pass runs (see partial())
+        try:
+            yield from self._stream(np.arange(self.frames.size), plan, sink, client)
+        finally:
+            self._partial.pop(key, None)
         self._mask_cache[key] = values
         while len(self._mask_cache) > _CACHE_SIZE:
             self._mask_cache.popitem(last=False)
@@ -575,6 +579,13 @@ class VirtualImager:
         params = {k: v for k, v in params.items() if v is not None}
         centre = params.pop("centre", None)
         values = self._mask_cache.get(self._mask_key(kind, centre, params))
+        return None if values is None else self._per_position(values)
+
+    def partial(self, kind: str, **params: Any) -> np.ndarray | None:
+        """The image of a detector whose pass is running (NaN where not done yet), else None."""
+        params = {k: v for k, v in params.items() if v is not None}
+        centre = params.pop("centre", None)
+        values = self._partial.get(self._mask_key(kind, centre, params))
         return None if values is None else self._per_position(values)
 
     def _ring_image(self, kind: str, params: dict[str, Any]) -> np.ndarray:
@@ -633,14 +644,7 @@ class VirtualImager:
         numpy.ndarray
             float64 mean, or the maximum in the frames' dtype.
         """
-        gen = self.iter_pattern(kind, region, client=client)
-        while True:
-            try:
-                done, total = next(gen)
-            except StopIteration as stop:
-                return stop.value
-            if progress is not None:
-                progress(done, total)
+        return self._drive(self.iter_pattern(kind, region, client=client), progress)
 
     def iter_pattern(
         self, kind: str = "mean", region: Any = None, *, client: Any = None

@@ -179,8 +179,10 @@ class ChannelValues:
         kind, params = self.geometry(name)  # type: ignore[misc]
         if kind in ("disk", "annulus") and tuple(params["centre"]) == imager.centre:
             return imager.image(kind, **params)
-        cached = imager.cached(kind, **params)
-        return cached if cached is not None else np.full(imager.nav_shape, np.nan)
+        for found in (imager.cached(kind, **params), imager.partial(kind, **params)):
+            if found is not None:
+                return found
+        return np.full(imager.nav_shape, np.nan)
 
 
 def display(image: np.ndarray, mode: str) -> np.ndarray:

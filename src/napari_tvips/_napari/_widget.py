@@ -19,6 +19,7 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container
 from napari.layers import Image
 from napari.qt.threading import thread_worker
+from napari.utils import progress
 
 from .._model import Reslice, ScanModel
 from .._record import record_of
@@ -77,6 +78,7 @@ class ScanWidget(Container):
         )  # fmt: skip
         self.detector_shapes = DetectorShapes(self.viewer, self.model, self.compute_navigator)
         self._pattern_worker: Any = None
+        self._progress: progress | None = None
         self.trace = TracePanel(self.model, on_select=self.on_trace_click)
         top = Container(widgets=[self.layer], labels=True)
         self.extend([top, self.controls, self.navigator, self.trace])
@@ -84,7 +86,7 @@ class ScanWidget(Container):
         m = self.model
         m.events.resliced.connect(self._apply)
         m.events.values.connect(self._redraw_soon)
-        m.events.progress.connect(self.navigator.set_progress)
+        m.events.progress.connect(self._on_progress)
         self.layer.changed.connect(self._on_layer_changed)
         self.viewer.layers.events.inserted.connect(self._reset_layers)
         self.viewer.layers.events.removed.connect(self._reset_layers)
@@ -182,8 +184,23 @@ class ScanWidget(Container):
         worker.yielded.connect(self.model.receive)
         worker.finished.connect(self._on_finished)
         self._worker = worker
+        self._close_progress()
+        self._progress = progress(total=0, desc="TVIPS navigator pass")  # napari's activity
+        worker.finished.connect(self._close_progress)
         worker.start()
         return worker
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.navigator.set_progress(done, total)
+        bar = self._progress
+        if bar is not None:
+            bar.total, bar.n = total, done
+            bar.refresh()
+
+    def _close_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.close()
+            self._progress = None
 
     def _on_finished(self) -> None:
         self._worker = None
