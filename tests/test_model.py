@@ -175,3 +175,19 @@ def test_values_traces_and_refresh(tmp_path: Path) -> None:
     np.testing.assert_allclose(model.traces()["total"], frames.sum(axis=(1, 2)))
     model.set_detector(channel="adf")
     assert list(model.traces())[:2] == ["total", "adf"]
+
+
+def test_em_scan_positions_give_a_non_square_header_map(tmp_path: Path) -> None:
+    """EM-Scan Scan_x/Scan_y (108-byte frame headers): a 4 x 6 scan after 2 parked frames."""
+    n = 2 + 24 + 1
+    frames = np.arange(n * 9, dtype=np.uint16).reshape(n, 3, 3)
+    sx = [0, 0] + [i % 6 for i in range(24)] + [5]
+    sy = [0, 0] + [i // 6 for i in range(24)] + [3]
+    write_recording(tmp_path / "em", frames, fhb=108,
+                    headers={"rotidx": [0] * n, "scan_x": sx, "scan_y": sy})  # fmt: skip
+    model, layer = opened(tmp_path / "em_000.tvips")
+    sug = model.suggest()
+    assert sug.header_scan.source == "scan_x/scan_y" and sug.shape == (4, 6)
+    assert "4 x 6 from scan_x/scan_y, first scan frame 2" in model.suggestion_text()
+    assert model.accept()
+    np.testing.assert_array_equal(layer.record.index_map, np.arange(2, 26).reshape(4, 6))

@@ -2,8 +2,8 @@
 
 A broken ``.tvips`` file opened with the napari-tvips reader raises (napari shows the error) with
 our message naming the file; the viewer, its existing layers and later opens keep working. A
-file that is not TVIPS at all makes ``get_reader`` decline, so napari reports "no reader"
-instead of crashing.
+file named ``.tvips`` that is not TVIPS at all is claimed too, so napari shows our reason
+instead of "no reader".
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import napari_tvips as nt
 from napari_tvips._napari._reader import napari_get_reader
 from tvips_bytes import main_header, write_recording
 
@@ -117,12 +118,14 @@ def test_broken_file_reports_our_message_and_viewer_survives(
     [b"", b"\x89PNG\r\n\x1a\n" + bytes(100), b"hello world, not a camera file", b"\0\1\0\0"],
     ids=["empty", "png", "text", "4-bytes"],
 )
-def test_non_tvips_file_named_tvips_gets_no_reader(
+def test_non_tvips_file_named_tvips_shows_our_reason(
     make_napari_viewer, qtbot, tmp_path: Path, good, content: bytes
 ) -> None:
     path = tmp_path / "fake_000.tvips"
     path.write_bytes(content)
-    assert napari_get_reader(str(path)) is None
+    reader = napari_get_reader(str(path))  # claimed: the reason comes from us
+    with pytest.raises(nt.TvipsFormatError, match=r"fake_000\.tvips.*(TVIPS main header|not a)"):
+        reader(str(path))
 
     viewer = make_napari_viewer(show=True)
     viewer.add_points([[1, 1], [5, 5]], name="pts")
@@ -131,7 +134,7 @@ def test_non_tvips_file_named_tvips_gets_no_reader(
         with pytest.raises(Exception) as info:  # napari: no plugin can read this file
             viewer.open(str(path), plugin="napari-tvips")
     text = _chain(info.value)
-    assert "napari-tvips" in text and path.name in text, text
+    assert path.name in text and "TVIPS main header" in text, text
     _process(qtbot)
     assert [layer.name for layer in viewer.layers] == ["pts"]
     np.testing.assert_array_equal(viewer.layers["pts"].data, [[1, 1], [5, 5]])
@@ -147,7 +150,8 @@ def test_directory_and_missing_part_named_tvips(
     folder.mkdir()
     missing = tmp_path / "nothing_000.tvips"
     assert napari_get_reader(str(folder)) is None
-    assert napari_get_reader(str(missing)) is None
+    with pytest.raises(nt.TvipsFormatError, match=r"no first part nothing_000\.tvips"):
+        napari_get_reader(str(missing))(str(missing))
     viewer = make_napari_viewer(show=True)
     for path in (folder, missing):
         with warnings.catch_warnings():

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from napari_tvips._errors import TvipsFormatError
 from napari_tvips._lazy import FrameArray
 from napari_tvips._napari._reader import napari_get_reader, read_tvips
 from napari_tvips._record import TvipsRecord, record_of
@@ -44,17 +45,24 @@ def test_get_reader_any_case(tmp_path: Path, frames: np.ndarray) -> None:
     assert read_tvips(str(tmp_path / "Up_000.TVIPS"))[0][0].shape == frames.shape
 
 
+def test_tvips_names_are_claimed_and_refused_with_a_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "bad_000.tvips"
+    bad.write_bytes(b"\x01" * 1000)  # .tvips, wrong header
+    short = tmp_path / "short_000.tvips"
+    short.write_bytes(b"\x00\x01")
+    missing = tmp_path / "missing_000.tvips"
+    for path, reason in ((bad, "header size field is 16843009"), (short, "2 bytes is too short"),
+                         (missing, "no first part")):  # fmt: skip
+        reader = napari_get_reader(str(path))
+        assert reader is read_tvips
+        with pytest.raises(TvipsFormatError, match=f"{path.name}.*{reason}|{reason}.*{path.name}"):
+            reader(str(path))
+
+
 def test_get_reader_none(tmp_path: Path, recording: Path) -> None:
     other = tmp_path / "image.tif"
     other.write_bytes(recording.read_bytes())
     assert napari_get_reader(str(other)) is None  # right bytes, wrong extension
-    bad = tmp_path / "bad_000.tvips"
-    bad.write_bytes(b"\x01" * 1000)  # .tvips, wrong header
-    assert napari_get_reader(str(bad)) is None
-    short = tmp_path / "short_000.tvips"
-    short.write_bytes(b"\x00\x01")
-    assert napari_get_reader(str(short)) is None
-    assert napari_get_reader(str(tmp_path / "missing_000.tvips")) is None
     assert napari_get_reader(str(tmp_path)) is None
     assert napari_get_reader([]) is None
     assert napari_get_reader([str(recording), str(other)]) is None
@@ -91,7 +99,7 @@ def test_layer_tuple(recording: Path, frames: np.ndarray) -> None:
     assert kwargs["axis_labels"] == ["time", "ky", "kx"]
     lo, hi = kwargs["contrast_limits"]
     assert frames.min() <= lo < hi <= frames.max()
-    assert "translate" not in kwargs  # the time axis starts at 0
+    assert kwargs["translate"] == [0.0, 0.0, 0.0]  # the time axis starts at 0
     rec = record_of(kwargs["metadata"])
     assert isinstance(rec, TvipsRecord) and rec.layout_source == "stack" and not rec.is_scan
     assert [Path(p).name for p in rec.paths] == [f"rec_00{i}.tvips" for i in range(3)]

@@ -12,6 +12,7 @@ from napari_tvips._napari._reader import read_tvips
 from napari_tvips._record import record_of
 from scan_files import scan_file
 from tvips_bytes import write_recording
+from widget_input import type_calibration
 
 napari = pytest.importorskip("napari")
 from napari.components import ViewerModel  # noqa: E402
@@ -83,12 +84,7 @@ def test_calibration_units_and_3d_4d_3d(widget) -> None:
     viewer, w = widget
     layer = viewer.layers[0]
     c = w.controls
-    c.scan_step.value = 2.5
-    c.scan_unit.value = "nm"
-    c.scan_unit.native.editingFinished.emit()
-    c.pixel_size.value = 0.1
-    c.pixel_unit.value = "1/nm"
-    c.pixel_unit.native.editingFinished.emit()
+    type_calibration(c, 2.5, "nm", 0.1, "1/nm")
     assert set_scan(w, (6, 8), 3)
     assert list(layer.scale) == [2.5, 2.5, 0.1, 0.1]
     assert [str(u) for u in layer.units[:2]] == ["nanometer"] * 2
@@ -299,3 +295,59 @@ def test_tooltips_hints_and_trace_axis(widget) -> None:
     viewer.dims.set_current_step(0, 2)
     viewer.dims.set_current_step(1, 1)
     assert w.trace.view.current == record_of(viewer.layers[0]).index_map[2, 1]
+
+
+@pytest.mark.napari
+def test_fits_a_laptop_screen(make_napari_viewer, tmp_path: Path, qtbot) -> None:
+    """1366 x 768: the dock scrolls, is narrow, and a long message never resizes the window."""
+    from qtpy.QtWidgets import QApplication
+
+    demo = pytest.importorskip("napari_tvips._demo")
+    path = demo.write_demo(tmp_path, scan_shape=(16, 16), frame_shape=(32, 32))
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1366, 768)
+    viewer.open(str(path), plugin="napari-tvips")
+    dock, w = viewer.window.add_plugin_dock_widget("napari-tvips", "TVIPS scan")
+    QApplication.processEvents()
+    size, dock_width = window.size(), dock.width()
+    assert size.height() <= 768 and dock_width < 0.3 * size.width()
+    canvas = viewer.window._qt_viewer.canvas.native
+    assert canvas.width() > 0.4 * size.width()
+    # every control is inside the scroll area, which scrolls when the dock is short
+    assert w.scroll.verticalScrollBar().maximum() > 0
+    for widget in (w.controls.suggest_button, w.navigator.canvas, w.trace.view,
+                   w.controls.pixel_unit):  # fmt: skip
+        native = getattr(widget, "native", widget)
+        assert w.scroll.widget().isAncestorOf(native)
+        w.scroll.ensureWidgetVisible(native)
+        QApplication.processEvents()
+        assert native.visibleRegion().boundingRect().height() > 0
+    w.model.update(source="manual", shape=(9999, 9999), start=12345)  # a very long reason
+    assert len(w.controls.message.value) > 150 and w.controls.message.visible
+    QApplication.processEvents()
+    assert window.size() == size and dock.width() == dock_width
+    assert w.controls.message.native.width() <= w.scroll.viewport().width()
+    qtbot.waitUntil(lambda: w._worker is None, timeout=30000)
+
+
+def test_typing_64_reslices_once_to_64(tmp_path: Path, qtbot) -> None:
+    from qtpy.QtCore import Qt
+
+    frames = np.arange(4100 * 4, dtype=np.uint16).reshape(4100, 2, 2)
+    write_recording(tmp_path / "big", frames)
+    viewer = ViewerModel()
+    for data, kwargs, _ in read_tvips(tmp_path / "big_000.tvips"):
+        viewer.add_image(data, **kwargs)
+    w = ScanWidget(viewer, auto_navigator=False)
+    qtbot.addWidget(w.native)
+    w.model.update(source="manual", shape=(1, 64), start=0)
+    shapes: list[tuple[int, ...]] = []
+    w.model.events.resliced.connect(lambda r: shapes.append(r.index_map.shape))
+    box = w.controls.shape_y.native
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, "64")
+    assert shapes == []  # "6" was never applied
+    qtbot.keyClick(box, Qt.Key.Key_Enter)
+    assert shapes == [(64, 64)] and viewer.layers[0].data.shape == (64, 64, 2, 2)

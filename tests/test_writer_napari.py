@@ -84,8 +84,14 @@ def test_scan_layer_keeps_headers_in_layer_order(tmp_path: Path) -> None:
     np.testing.assert_array_equal(back["data"], frames[imap])
     _, f0 = headers(src)
     _, f1 = headers(tmp_path / "scan_000.tvips")
-    for name in ("rotidx", "num", "stagex", "scan_x", "timestamp", "ms"):
+    for name in ("num", "stagex", "timestamp", "ms"):
         np.testing.assert_array_equal(f1[name], f0[name][imap.ravel()], err_msg=name)
+    # the scan is numbered in its new order (issue 9 D): rotidx and EM-Scan positions
+    np.testing.assert_array_equal(f1["rotidx"], np.arange(1, 9))
+    np.testing.assert_array_equal(f1["scan_x"], [0, 1, 2, 3] * 2)
+    np.testing.assert_array_equal(f1["scan_y"], [0] * 4 + [1] * 4)
+    auto = nt.file_reader(tmp_path / "scan_000.tvips", scan_shape="auto")[0]
+    np.testing.assert_array_equal(auto["data"], frames[imap])
 
 
 def test_plain_layer(tmp_path: Path) -> None:

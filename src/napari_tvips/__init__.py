@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ._api import file_reader, file_writer
 from ._errors import TvipsError, TvipsFormatError, TvipsReadError
+from ._format import ScanCalibration
 from ._imager import VirtualImager
 from ._lazy import FrameArray
 from ._scan import ScanLayout
@@ -17,6 +18,7 @@ from ._version import __version__
 
 __all__ = [
     "FrameArray",
+    "ScanCalibration",
     "ScanLayout",
     "Series",
     "TvipsError",

@@ -116,6 +116,9 @@ def _show_scan(widget: Any, viewer: Any, wait: bool) -> None:
         step = list(viewer.dims.current_step)
         step[-4:-2] = [scan_y // 3, scan_x // 2]
         viewer.dims.current_step = tuple(step)
+        if hasattr(widget, "show_navigator"):
+            _process_events()
+            widget.show_navigator()
 
 
 def demo(folder: str | None, screenshot: str | None) -> int:
@@ -129,7 +132,7 @@ def demo(folder: str | None, screenshot: str | None) -> int:
     path = write_demo(target)
     logger.info("demo recording written to %s", path)
     viewer = napari.Viewer(title="napari-tvips demo", show=True)
-    viewer.window.resize(1280, 800)
+    viewer.window.resize(1366, 768)
     viewer.open(str(path), plugin="napari-tvips")
     widget = None
     if importlib.util.find_spec("napari_tvips._napari._widget") is None:

@@ -20,7 +20,26 @@ from ._scan import ScanLayout, as_shape, auto_layout
 from ._series import Series
 from ._writer import file_writer
 
-__all__ = ["file_reader", "file_writer", "index_map_for"]
+__all__ = ["file_reader", "file_writer", "index_map_for", "saved_layout"]
+
+
+def saved_layout(series: Series) -> ScanLayout | None:
+    """The scan a napari-tvips save recorded in its calibration block (``None``: none).
+
+    Raises
+    ------
+    ValueError
+        If the recording holds fewer frames than that scan (truncated after the save).
+    """
+    saved = series.calibration.scan_shape if series.calibration is not None else None
+    if saved is None:
+        return None
+    if saved[0] * saved[1] > series.n_frames:
+        raise ValueError(
+            f"saved as a {saved[0]} x {saved[1]} scan but holds only {series.n_frames} frames "
+            "(truncated?); pass scan_shape and scan_start_frame"
+        )
+    return ScanLayout(saved, 0)
 
 
 def index_map_for(
@@ -31,14 +50,23 @@ def index_map_for(
     hysteresis: int = 0,
 ) -> np.ndarray:
     """Index map (navigation shape -> frame index) for RosettaSciIO's scan arguments."""
-    if scan_shape is None:
-        return ScanLayout().index_map(series.n_frames)
-    if isinstance(scan_shape, str):
-        if scan_shape != "auto":
-            raise ValueError(f"Invalid scan_shape {scan_shape!r}: use a tuple of ints or 'auto'")
-        return auto_layout(series.frame_headers(), winding_scan_axis, hysteresis)[0]
-    layout = ScanLayout(as_shape(scan_shape), scan_start_frame, winding_scan_axis, hysteresis)
-    return layout.index_map(series.n_frames)
+    try:
+        if scan_shape is None:
+            return ScanLayout().index_map(series.n_frames)
+        if isinstance(scan_shape, str):
+            if scan_shape != "auto":
+                raise ValueError(
+                    f"Invalid scan_shape {scan_shape!r}: use a tuple of ints or 'auto'"
+                )
+            saved = saved_layout(series)
+            if saved is not None:  # written by napari-tvips: frames in scan order
+                layout = ScanLayout(saved.shape, 0, winding_scan_axis, hysteresis)
+                return layout.index_map(series.n_frames)
+            return auto_layout(series.frame_headers(), winding_scan_axis, hysteresis)[0]
+        layout = ScanLayout(as_shape(scan_shape), scan_start_frame, winding_scan_axis, hysteresis)
+        return layout.index_map(series.n_frames)
+    except ValueError as exc:  # the same type rsciio raises, naming the file
+        raise type(exc)(f"{series.parts[0].path}: {exc}") from exc
 
 
 def file_reader(
@@ -60,7 +88,9 @@ def file_reader(
         Return a dask array that reads on demand instead of a NumPy array.
     scan_shape : tuple of int, "auto" or None
         Navigation shape (``(..., scan_y, scan_x)``); ``None`` loads the frame stack; ``"auto"``
-        detects the scan from ``rotidx`` or EM-Scan ``scan_x``/``scan_y`` frame headers.
+        detects the scan from ``rotidx`` or EM-Scan ``scan_x``/``scan_y`` frame headers (or, in
+        a recording napari-tvips wrote, from the scan shape in its calibration block, which also
+        gives the scan step and unit).
     scan_start_frame : int
         Index of the first scan frame (ignored with ``"auto"``).
     winding_scan_axis : {None, "x", "y"}

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ._memory import check_memory
 from ._series import Series
 
 __all__ = ["DEFAULT_BLOCK_BYTES", "FrameArray", "block_chunks", "to_dask"]
@@ -81,7 +82,15 @@ class FrameArray:
         return ("napari-tvips.FrameArray", self.series.fingerprint(), self.shape, digest)
 
     def read(self, threads: int = 2) -> np.ndarray:
-        """Read everything into one new array (allocated once, filled in place)."""
+        """Read everything into one new array (allocated once, filled in place).
+
+        Raises
+        ------
+        MemoryError
+            Before allocating, when the array would not fit in the available memory.
+        """
+        what = "the whole recording" if self.index_map.ndim else "one frame"
+        check_memory(self.nbytes, self.series.parts[0].path, f"{what} ({self.shape})")
         out = np.empty(self.shape, dtype=self.dtype)
         self.series.read_frames(
             self.index_map.reshape(-1),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -163,11 +164,22 @@ class ScanModel:
         self.suggestion, self.accepted = None, False
         if record is not None:
             self._follow(record)
-        self._say("")
+        self._say(self._warning())
         self.events.selected.emit(record)
         self.events.params.emit()
         self.events.suggestion.emit(None)
         self.events.values.emit()
+
+    def _warning(self) -> str:
+        """What the person must know about the recording before trusting a manual layout."""
+        series = self.series
+        if series is None or not series.truncated_parts:
+            return ""
+        names = ", ".join(os.path.basename(p) for p in series.truncated_parts)
+        return (
+            f"Warning: {names} ends inside a frame but later parts follow: every frame after it "
+            "is shifted by one. Use 'layout from: from headers' (Suggest) to recover the scan."
+        )
 
     def _follow(self, record: TvipsRecord) -> None:
         series, layout = record.series, record.layout
@@ -302,7 +314,7 @@ class ScanModel:
             self._say(f"Not applied: {exc}")
             self.events.values.emit()
             return False
-        self._say("")
+        self._say(self._warning())
         self.events.resliced.emit(reslice)
         self.events.values.emit()
         return True

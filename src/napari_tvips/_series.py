@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import stat
 import warnings
 from collections.abc import Sequence
@@ -28,21 +27,35 @@ from ._errors import TvipsFormatError, TvipsReadError
 from ._format import (
     MAIN_HEADER_BYTES,
     MainHeader,
+    ScanCalibration,
     checked_record_count,
     frame_header_dtype,
+    parse_calibration,
     parse_main_header,
+    part_name,
+    part_suffix,
+    split_part_name,
 )
+from ._io import IOV_MAX, preadv_all
+from ._memory import check_memory
 
-__all__ = ["Part", "Series", "find_parts", "open_series"]
+__all__ = [
+    "Part",
+    "Series",
+    "TruncatedPartWarning",
+    "find_parts",
+    "numbered_parts",
+    "open_series",
+]
 
 logger = logging.getLogger(__name__)
 
-_PART_RE = re.compile(r"^(?P<base>.+)_(?P<num>\d{3,})\.tvips$", re.IGNORECASE)
-_EXT_RE = re.compile(r"\.tvips$", re.IGNORECASE)
-#: iovecs per preadv call (Linux IOV_MAX is 1024; two per frame when headers are skipped).
-_MAX_IOV = 1024
 #: Reads larger than this are split between two threads in eager loads.
 _PARALLEL_BYTES = 64 << 20
+
+
+class TruncatedPartWarning(UserWarning):
+    """A part that is not the last ends inside a frame: later frames are shifted."""
 
 
 @dataclass(frozen=True)
@@ -69,10 +82,24 @@ class Part:
 
 def _split_name(path: Path) -> tuple[Path, str, int | None]:
     """Return ``(folder, base name, part number or None)`` for a path of a recording."""
-    match = _PART_RE.match(path.name)
-    if match:
-        return path.parent, match["base"], int(match["num"])
-    return path.parent, _EXT_RE.sub("", path.name), None
+    base, number = split_part_name(path.name)
+    return path.parent, base, number
+
+
+def numbered_parts(folder: str | os.PathLike[str], base: str) -> dict[int, list[str]]:
+    """Names of the files ``<base>_NNN.tvips`` (extension in any case) in ``folder``, by number.
+
+    Raises
+    ------
+    OSError
+        If the folder cannot be listed.
+    """
+    found: dict[int, list[str]] = {}
+    for name in os.listdir(folder):
+        name_base, number = split_part_name(name)
+        if number is not None and name_base == base:
+            found.setdefault(number, []).append(name)
+    return found
 
 
 def find_parts(path: str | os.PathLike[str]) -> list[Path]:
@@ -97,23 +124,20 @@ def find_parts(path: str | os.PathLike[str]) -> list[Path]:
     given = Path(os.fspath(path)).absolute()
     folder, base, _num = _split_name(given)
     try:
-        names = os.listdir(folder)
+        found = numbered_parts(folder, base)
     except OSError as exc:
         raise TvipsFormatError(f"{given}: cannot list its folder ({exc.strerror})") from exc
     numbered: dict[int, Path] = {}
-    for name in names:
-        match = _PART_RE.match(name)
-        if match and match["base"] == base:
-            number = int(match["num"])
-            # prefer the exact spelling of the extension the user gave, else the first seen
-            if number not in numbered or name.endswith(given.suffix):
-                numbered[number] = folder / name
+    for number, names in found.items():
+        # prefer the exact spelling of the extension the user gave, else the first seen
+        exact = [n for n in names if n.endswith(given.suffix)]
+        numbered[number] = folder / (exact[-1] if exact else names[0])
     if 0 not in numbered:
         if _num is None and given.is_file():
             return [given]
         raise TvipsFormatError(
-            f"{given}: no first part {base}_000.tvips in {folder}; a TVIPS recording starts "
-            "with part _000"
+            f"{given}: no first part {part_name(base, 0)} in {folder}; a TVIPS recording starts "
+            f"with part {part_suffix(0)}"
         )
     parts: list[Path] = []
     while len(parts) in numbered:
@@ -121,7 +145,7 @@ def find_parts(path: str | os.PathLike[str]) -> list[Path]:
     skipped = sorted(n for n in numbered if n >= len(parts))
     if skipped:
         warnings.warn(
-            f"{parts[0]}: part _{len(parts):03d} is missing, so parts "
+            f"{parts[0]}: part {part_suffix(len(parts))} is missing, so parts "
             + ", ".join(numbered[n].name for n in skipped)
             + " were not read",
             UserWarning,
@@ -180,7 +204,17 @@ class Series:
         for i, (p, size) in enumerate(zip(paths, sizes, strict=True)):
             offset = MAIN_HEADER_BYTES if i == 0 else 0
             count, leftover = checked_record_count(record, size - offset)
-            if leftover:
+            if leftover and i < len(paths) - 1:
+                warnings.warn(
+                    f"{p}: this part is truncated ({leftover} bytes after its last complete "
+                    f"frame, records are {record} bytes) but parts follow it, so part of a "
+                    "frame is lost: every frame after it is shifted by one, and a scan laid "
+                    "out by frame count is off from there. A header index map recovers the "
+                    "scan (scan_shape='auto', or 'layout from: from headers' in the widget).",
+                    TruncatedPartWarning,
+                    stacklevel=4,
+                )
+            elif leftover:
                 warnings.warn(
                     f"{p}: {leftover} bytes after its last complete frame were ignored "
                     f"(records are {record} bytes; recording stopped or still being written?)",
@@ -188,6 +222,8 @@ class Series:
                     stacklevel=4,
                 )
             parts.append(Part(str(p), offset, count, leftover))
+        if getattr(self, "header", None) != header:
+            self._calibration = parse_calibration(header.dummy, str(first))
         self.header = header
         self.parts = tuple(parts)
         counts = np.array([p.n_frames for p in parts], dtype=np.int64)
@@ -215,6 +251,11 @@ class Series:
 
     # -- description -----------------------------------------------------------------------
     @property
+    def truncated_parts(self) -> list[str]:
+        """Parts, other than the last, that end inside a frame (later frames are shifted)."""
+        return [p.path for p in self.parts[:-1] if p.leftover]
+
+    @property
     def n_frames(self) -> int:
         """Total number of complete frames in all parts."""
         return int(self._starts[-1])
@@ -238,6 +279,15 @@ class Series:
     def name(self) -> str:
         """The recording's name: the first part's file name without ``_000.tvips``."""
         return _split_name(Path(self.parts[0].path))[1]
+
+    @property
+    def calibration(self) -> ScanCalibration | None:
+        """Scan shape, scan step and exact pixel size napari-tvips recorded, if any.
+
+        Read from the calibration block in the main header's unused bytes (see
+        :func:`napari_tvips._format.parse_calibration`); ``None`` for files of other writers.
+        """
+        return self._calibration
 
     @property
     def nbytes(self) -> int:
@@ -346,6 +396,8 @@ class Series:
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         shape = (idx.size, *self.frame_shape)
         if out is None:
+            need = idx.size * self.header.frame_bytes
+            check_memory(need, self.parts[0].path, f"{idx.size} frames")
             out = np.empty(shape, dtype=self.dtype)
         elif out.shape != shape or out.dtype != self.dtype or not out.flags.c_contiguous:
             raise ValueError(f"out must be a C-contiguous {self.dtype} array of shape {shape}")
@@ -390,8 +442,8 @@ class Series:
         for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, uniq.size], strict=True):
             p = int(part_of[lo])
             local = int(uniq[lo] - self._starts[p])
-            # split long runs so one preadv stays under IOV_MAX iovecs
-            step = _MAX_IOV // 2
+            # split long runs so one preadv stays under IOV_MAX iovecs (two per frame)
+            step = IOV_MAX // 2
             for s in range(lo, hi, step):
                 e = min(s + step, hi)
                 runs.append((p, local + (s - lo), uniq_slot[s:e], np.empty(0, np.int64)))
@@ -429,34 +481,13 @@ class Series:
                             buffers.append(memoryview(scratch))
                         buffers.append(memoryview(flat[slot]).cast("B"))
                     offset += fhb
-                self._preadv_all(fds[p], buffers, offset, part.path)
+                preadv_all(fds[p], buffers, offset, part.path)
             for p, _local, dst, src in runs:
                 if p < 0:
                     flat[dst] = flat[src]
         finally:
             for fd in fds.values():
                 os.close(fd)
-
-    @staticmethod
-    def _preadv_all(fd: int, buffers: list[memoryview], offset: int, path: str) -> None:
-        """``preadv`` until every buffer is full; a short file is a :class:`TvipsReadError`."""
-        want = sum(b.nbytes for b in buffers)
-        while buffers:
-            got = os.preadv(fd, buffers, offset)
-            if got == want:
-                return
-            if got == 0:
-                raise TvipsReadError(
-                    f"{path}: file ended at byte {offset} while {want} more bytes were expected "
-                    "(was it truncated after it was opened?)"
-                )
-            offset += got
-            want -= got
-            while buffers and got >= buffers[0].nbytes:
-                got -= buffers[0].nbytes
-                buffers.pop(0)
-            if got:
-                buffers[0] = buffers[0][got:]
 
 
 def open_series(path: str | os.PathLike[str]) -> Series:

@@ -2,14 +2,16 @@
 
 This module turns an array (NumPy, dask, :class:`~napari_tvips.FrameArray` or any array-like with
 ``shape``, ``dtype`` and ``__getitem__``) plus RosettaSciIO-style ``axes`` / ``metadata`` /
-``original_metadata`` into a main header and per-frame headers, splits the frames into parts of
-at most ``max_file_size`` bytes, and writes them safely:
+``original_metadata`` into a plan (headers from :mod:`napari_tvips._headers`, part names from
+:mod:`napari_tvips._format`), splits the frames into parts of at most ``max_file_size`` bytes,
+and writes them safely:
 
 1. every part is written to a hidden temporary file in the target folder with ``os.pwritev`` of
-   (frame header, frame) iovec pairs, many frames per call, never interleaving copies;
-2. only when every byte is written are the temporaries renamed over the old parts (each old part
-   hard-linked aside first, so a failure while renaming restores the old set);
-3. higher-numbered parts of an older recording of the same name are removed last.
+   (frame header, frame) iovec pairs, many frames per call, never interleaving copies
+   (:mod:`napari_tvips._io`);
+2. only when every byte is written are the temporaries renamed over the old parts and
+   higher-numbered parts of an older recording of the same name removed, by
+   :func:`napari_tvips._install.installing` (a failure while renaming restores the old set).
 
 Any failure (exception, full disk, ``KeyboardInterrupt``) leaves the previous set untouched and no
 temporary files behind. Because nothing is renamed before all data is written, the data may be
@@ -19,188 +21,44 @@ this module holds no napari or Qt code.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
-import re
-import secrets
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
-from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
 from ._format import (
-    FRAME_FIELDS,
     MAIN_HEADER_BYTES,
     RSCIIO_FRAME_HEADER_BYTES,
     SUPPORTED_BITS_PER_PIXEL,
     V1_FRAME_HEADER_BYTES,
-    WRITER_DUMMY,
     frame_fields_end,
     frame_header_dtype,
-    main_header_bytes,
+    part_paths,
+    split_part_name,
 )
+from ._headers import build_main_header, consistent_header, frame_columns, kept_frame_headers
+from ._install import installing
+from ._io import IOV_MAX, pwritev_all
+from ._metadata import get_path, parse_time_zone
+from ._series import numbered_parts
+from ._units import convert as _convert  # noqa: F401  (imported from here by the exporters)
+from ._units import unit_kind
 
 __all__ = ["file_writer", "parse_time_zone", "part_paths"]
 
 logger = logging.getLogger(__name__)
 
-#: Frames per ``pwritev`` call (two iovecs each; Linux IOV_MAX is 1024).
-_FRAMES_PER_CALL = 512
+#: Frames per ``pwritev`` call (two iovecs each).
+_FRAMES_PER_CALL = IOV_MAX // 2
 #: Bytes fetched at once from lazy array-likes (two such blocks are in memory at most).
 _BLOCK_BYTES = 32 << 20
-_U32_MAX = 2**32 - 1
-_OFFSET_RE = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
-_FRAME_NAMES = tuple(f[0] for f in FRAME_FIELDS)
-
-
-# -- small helpers -----------------------------------------------------------------------------
-@cache
-def _ureg() -> Any:
-    import pint
-
-    return pint.UnitRegistry()
-
-
-def _quantity(value: float, units: object) -> Any | None:
-    """``value * units`` as a pint quantity, or ``None`` when the units are not understood."""
-    if units is None or not isinstance(units, str) or not units.strip():
-        return None
-    try:
-        return _ureg().Quantity(float(value), units)
-    except Exception:  # pint raises several unrelated types for unparsable strings
-        return None
-
-
-def _convert(value: float, units: object, target: str) -> float | None:
-    q = _quantity(value, units)
-    if q is None:
-        return None
-    try:
-        return float(q.to(target).magnitude)
-    except Exception:
-        return None
-
-
-def _unit_kind(units: object) -> int | None:
-    """1 for lengths, 2 for inverse lengths, ``None`` otherwise (RosettaSciIO's mode guess)."""
-    q = _quantity(1.0, units)
-    if q is None:
-        return None
-    if q.is_compatible_with("m"):
-        return 1
-    if q.is_compatible_with("1/m"):
-        return 2
-    return None
-
-
-def _get(tree: Mapping[str, Any] | None, path: str) -> Any:
-    """``tree["A"]["B"]["C"]`` for ``path="A.B.C"``, or ``None``."""
-    node: Any = tree
-    for key in path.split("."):
-        if not isinstance(node, Mapping) or key not in node:
-            return None
-        node = node[key]
-    return node
-
-
-def _header_int(value: float, what: str) -> int:
-    """An unsigned 32-bit header value from ``value``, warning when it is changed."""
-    if not math.isfinite(value):
-        warnings.warn(f"{what} is {value}; written as 0", UserWarning, stacklevel=4)
-        return 0
-    if value < 0:
-        warnings.warn(
-            f"{what} is negative ({value:g}); the TVIPS header field is unsigned, written as 0",
-            UserWarning,
-            stacklevel=4,
-        )
-        return 0
-    rounded = min(round(value), _U32_MAX)
-    if not math.isclose(rounded, value, rel_tol=1e-9, abs_tol=1e-6):
-        warnings.warn(
-            f"{what} {value:g} cannot be stored exactly in the integer TVIPS header field; "
-            f"written as {rounded}",
-            UserWarning,
-            stacklevel=4,
-        )
-    return int(rounded)
-
-
-def parse_time_zone(name: object) -> tzinfo:
-    """The time zone named by RosettaSciIO's ``General.time_zone``.
-
-    Parameters
-    ----------
-    name : str or None
-        An IANA name (``"CET"``, ``"Europe/Berlin"``, ``"UTC"``) or an offset (``"+01:00"``,
-        ``"-0500"``, ``"UTC+2"``); ``None`` or ``""`` mean UTC.
-
-    Returns
-    -------
-    datetime.tzinfo
-
-    Raises
-    ------
-    ValueError
-        If the name is not a known zone (the message names it).
-    """
-    text = "" if name is None else str(name).strip()
-    if text.upper() in ("", "UTC", "GMT", "Z"):
-        return timezone.utc
-    match = _OFFSET_RE.match(text)
-    if match:
-        sign = -1 if match[1] == "-" else 1
-        delta = timedelta(hours=int(match[2]), minutes=int(match[3] or 0))
-        if delta < timedelta(hours=24):
-            return timezone(sign * delta)
-    try:
-        return ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        pass
-    raise ValueError(
-        f"unknown time zone {text!r} in metadata General.time_zone: use an IANA name such as "
-        "'Europe/Berlin', 'CET' or 'UTC', or an offset such as '+01:00'"
-    )
-
-
-def _start_seconds(metadata: Mapping[str, Any] | None) -> float:
-    """Seconds since the epoch of ``General.date`` + ``General.time`` in ``General.time_zone``."""
-    date = _get(metadata, "General.date") or "1970-01-01"
-    clock = _get(metadata, "General.time") or "00:00:00"
-    zone = _get(metadata, "General.time_zone")
-    try:
-        when = datetime.fromisoformat(f"{date}T{clock}")
-    except ValueError as exc:
-        raise ValueError(
-            f"metadata General.date {date!r} / General.time {clock!r} are not ISO dates and times "
-            "(YYYY-MM-DD, HH:MM:SS)"
-        ) from exc
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=parse_time_zone(zone))
-    return when.timestamp()
-
-
-def part_paths(filename: str | os.PathLike[str], n_parts: int) -> list[str]:
-    """The part names ``base_000.tvips ... `` for ``filename`` (a trailing ``_000`` is dropped).
-
-    A name without the ``.tvips`` extension (any case) gets it appended.
-    """
-    path = os.fspath(filename)
-    root, ext = os.path.splitext(path)
-    if ext.lower() != ".tvips":
-        root, ext = path, ".tvips"
-    if root.endswith("_000"):
-        root = root[:-4]
-    return [f"{root}_{i:03d}{ext}" for i in range(n_parts)]
 
 
 # -- the plan: everything decided before the first byte is written -----------------------------
@@ -267,209 +125,6 @@ def _check_data(data: Any, axes: Sequence[Mapping[str, Any]]) -> tuple[tuple[int
     return shape, dtype
 
 
-def _consistent_header(
-    header: Any, frame_shape: tuple[int, int], dtype: np.dtype
-) -> Mapping[str, Any] | None:
-    """The original main header when it describes frames like the data's, else ``None``."""
-    if not isinstance(header, Mapping):
-        return None
-    try:
-        ok = (
-            int(header["dimy"]) == frame_shape[0]
-            and int(header["dimx"]) == frame_shape[1]
-            and int(header["bitsperpixel"]) == dtype.itemsize * 8
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
-    return header if ok else None
-
-
-def _scales(
-    axes: Sequence[Mapping[str, Any]], orig: Mapping[str, Any] | None
-) -> tuple[int, int, int, int | None]:
-    """``(pixelsize, offsetx, offsety, unit kind)`` of the main header from the signal axes."""
-    ax_y, ax_x = (axes[-2], axes[-1]) if axes else ({}, {})
-    units = ax_y.get("units")
-    kind = _unit_kind(units)
-    target = {1: "nm", 2: "1/nm"}.get(kind or 0)
-    values = []
-    for ax, key in ((ax_x, "scale"), (ax_y, "scale"), (ax_x, "offset"), (ax_y, "offset")):
-        raw = float(ax.get(key, 1.0 if key == "scale" else 0.0) or 0.0)
-        conv = _convert(raw, ax.get("units", units), target) if target else None
-        values.append(raw if conv is None else conv)
-    size_x, size_y, off_x, off_y = values
-    if target is None:
-        if orig is not None:
-            logger.info("signal units %r are not a length; pixel size kept from the header", units)
-            return (int(orig["pixelsize"]), int(orig["offsetx"]), int(orig["offsety"]), None)
-        if axes:
-            warnings.warn(
-                f"signal axis units {units!r} are neither a length nor an inverse length; "
-                "pixel size and offsets written as they are",
-                UserWarning,
-                stacklevel=3,
-            )
-    elif not math.isclose(size_x, size_y, rel_tol=1e-6):
-        warnings.warn(
-            f"TVIPS stores one pixel size; the x scale {size_x:g} is written, the y scale "
-            f"{size_y:g} is not",
-            UserWarning,
-            stacklevel=3,
-        )
-    unit_text = f" {target}" if target else ""
-    return (
-        _header_int(size_x, f"pixel size{unit_text}"),
-        _header_int(off_x, f"x offset{unit_text}"),
-        _header_int(off_y, f"y offset{unit_text}"),
-        kind,
-    )
-
-
-def _time_step_ms(axes: Sequence[Mapping[str, Any]]) -> float:
-    """Time between frames in ms: ``axes[-3]`` if it is a time axis, else 1 ms (as RosettaSciIO)."""
-    if len(axes) < 3:
-        return 1.0
-    ms = _convert(float(axes[-3].get("scale", 1.0) or 0.0), axes[-3].get("units"), "ms")
-    return 1.0 if ms is None else ms
-
-
-def _kept_frame_headers(
-    om: Mapping[str, Any] | None, n: int
-) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Per-frame header columns to keep, and the values of the frame the metadata describes.
-
-    ``original_metadata["frame_headers"]`` holds one value per frame of the recording that was
-    read. Without ``original_metadata["frame_index"]`` it is kept when it has one value per
-    frame written; with it (the napari writer passes the layer's index map) the values of those
-    frames are kept. The reference values are the recording's frame 0, which the reader turned
-    into ``metadata``: a metadata value that differs from them was edited and wins.
-    """
-    table = _get(om, "frame_headers")
-    if not isinstance(table, Mapping):
-        return {}, {}
-    index = _get(om, "frame_index")
-    picks = None if index is None else np.asarray(index, dtype=np.int64).reshape(-1)
-    kept: dict[str, np.ndarray] = {}
-    reference: dict[str, Any] = {}
-    for name in _FRAME_NAMES:
-        if name not in table:
-            continue
-        col = np.asarray(table[name])
-        if picks is not None and col.ndim == 1 and picks.size == n:
-            if n and (picks.min() < 0 or picks.max() >= col.size):
-                logger.info("frame_index refers to frames beyond the frame headers; not kept")
-                return {}, {}
-            kept[name], reference[name] = col[picks], (col[0] if col.size else None)
-        elif col.shape == (n,):
-            kept[name], reference[name] = col, (col[0] if n else None)
-        else:
-            logger.info(
-                "original frame headers hold %s values for %d frames; not kept", col.shape, n
-            )
-            return {}, {}
-    return kept, reference
-
-
-def _frame_columns(
-    signal: Mapping[str, Any],
-    mode: int,
-    kept: dict[str, np.ndarray],
-    reference: dict[str, Any],
-    explicit: bool,
-) -> dict[str, Any]:
-    metadata = signal.get("metadata") or {}
-    axes = signal.get("axes") or []
-    tem = "Acquisition_instrument.TEM."
-    columns: dict[str, Any] = dict(kept)
-    columns.setdefault("num", 0)
-    columns.setdefault("rotidx", lambda idx: idx + 1)
-    if explicit or "mode" not in kept:
-        columns["mode"] = mode
-    sources = {
-        "stagex": ("Stage.x",),
-        "stagey": ("Stage.y",),
-        "stagez": ("Stage.z",),
-        "stagea": ("Stage.tilt_alpha", "tilt_alpha"),
-        "stageb": ("Stage.tilt_beta", "tilt_beta"),
-        "fcurrent": ("beam_current",),
-        "objective": ("defocus",),
-    }
-    for name, paths in sources.items():
-        value = next((v for p in paths if (v := _get(metadata, tem + p)) is not None), None)
-        if value is None:
-            columns.setdefault(name, 0.0)
-            continue
-        value = float(value)
-        if name in kept and np.float32(value) == np.float32(reference.get(name)):
-            continue  # unchanged since read: keep the per-frame values
-        columns[name] = value
-    start = _start_seconds(metadata)
-    if "timestamp" in kept:
-        stamps = kept["timestamp"].astype(np.int64)
-        if _get(metadata, "General.date") is not None and reference.get("timestamp") is not None:
-            delta = math.floor(start) - int(reference["timestamp"])
-            if delta:
-                logger.info("metadata start time moved by %d s; frame timestamps shifted", delta)
-                columns["timestamp"] = stamps + delta
-    else:
-        step = _time_step_ms(axes)
-        start_ms = round(start * 1000)
-
-        def total_ms(idx: np.ndarray) -> np.ndarray:
-            return start_ms + np.round(idx * step).astype(np.int64)
-
-        columns["timestamp"] = lambda idx: total_ms(idx) // 1000
-        if "ms" not in kept:
-            columns["ms"] = lambda idx: total_ms(idx) % 1000
-    return columns
-
-
-def _main_header(
-    signal: Mapping[str, Any],
-    orig: Mapping[str, Any] | None,
-    dims: tuple[int, int, np.dtype, int, int],
-    mode: int | None,
-) -> bytes:
-    dimy, dimx, dtype, version, fhb = dims
-    metadata = signal.get("metadata") or {}
-    axes = signal.get("axes") or []
-    pixelsize, offsetx, offsety, _kind = _scales(axes, orig)
-    tem = "Acquisition_instrument.TEM."
-    energy = _get(metadata, tem + "beam_energy")
-    if energy is not None:
-        ht = _header_int(float(energy), "beam energy (kV)")
-    else:
-        ht = int(orig["ht"]) if orig is not None else 0
-    cl = float(_get(metadata, tem + "camera_length") or 0)
-    mag = float(_get(metadata, tem + "magnification") or 0)
-    if cl and mag:
-        magtotal = 0.0
-    elif cl and mode == 2:
-        magtotal = cl
-    elif mag and mode == 1:
-        magtotal = mag
-    else:
-        magtotal = 0.0
-    if not magtotal and orig is not None and int(orig["magtotal"]) in (round(mag), round(cl)):
-        magtotal = float(orig["magtotal"])  # as read: RosettaSciIO calls magtotal "magnification"
-    values: dict[str, object] = {
-        "version": version,
-        "dimx": dimx,
-        "dimy": dimy,
-        "bitsperpixel": dtype.itemsize * 8,
-        "offsetx": offsetx,
-        "offsety": offsety,
-        "binx": int(orig["binx"]) if orig is not None else 1,
-        "biny": int(orig["biny"]) if orig is not None else 1,
-        "pixelsize": pixelsize,
-        "ht": ht,
-        "magtotal": _header_int(magtotal, "magnification / camera length"),
-        "frameheaderbytes": fhb,
-        "dummy": bytes(orig["dummy"]) if orig is not None and "dummy" in orig else WRITER_DUMMY,
-    }
-    return main_header_bytes(values)
-
-
 def _split(n: int, record: int, max_file_size: int | None) -> list[int]:
     """Frames per part, as RosettaSciIO splits (at least one frame per part, with a warning)."""
     if max_file_size is None:
@@ -512,10 +167,10 @@ def _plan(
     nav_shape, frame_shape = shape[:-2], (shape[-2], shape[-1])
     n = math.prod(nav_shape)
     om = signal.get("original_metadata") or {}
-    orig = _consistent_header(_get(om, "tvips_header"), frame_shape, dtype)
-    guessed = _unit_kind(axes[-2].get("units")) if axes else None
+    orig = consistent_header(get_path(om, "tvips_header"), frame_shape, dtype)
+    guessed = unit_kind(axes[-2].get("units")) if axes else None
     frame_mode = mode if mode is not None else (guessed or 2)
-    kept, reference = _kept_frame_headers(om, n)
+    kept, reference = kept_frame_headers(om, n)
     if version == 1:
         if extra:
             warnings.warn(
@@ -528,11 +183,15 @@ def _plan(
         fhb = max(RSCIIO_FRAME_HEADER_BYTES + extra, frame_fields_end(kept))
         if orig is not None and int(orig.get("version", 2)) == 2:
             fhb = max(fhb, int(orig["frameheaderbytes"]))
-    columns = _frame_columns(signal, frame_mode, kept, reference, mode is not None)
+    scan_nx = nav_shape[1] if len(nav_shape) == 2 else None
+    columns = frame_columns(signal, frame_mode, kept, reference, mode is not None, scan_nx)
     field_fhb = fhb
     if version == 1 and orig is not None and int(orig.get("version", 0)) == 1:
         field_fhb = int(orig["frameheaderbytes"])  # unused by readers; kept as read
-    header = _main_header(signal, orig, (*frame_shape, dtype, version, field_fhb), mode or guessed)
+    header = build_main_header(
+        signal, orig, (*frame_shape, dtype, version, field_fhb), (mode or guessed, frame_mode),
+        nav_shape,
+    )  # fmt: skip
     plan = _Plan(nav_shape, frame_shape, dtype, version, fhb, header, columns, [])
     plan.part_frames = _split(n, plan.record_bytes, max_file_size)
     plan.paths = part_paths(filename, len(plan.part_frames))
@@ -540,20 +199,6 @@ def _plan(
 
 
 # -- writing -----------------------------------------------------------------------------------
-def _pwritev_all(fd: int, buffers: list[memoryview], offset: int) -> None:
-    """``pwritev`` until every buffer is written (a short write continues where it stopped)."""
-    while buffers:
-        done = os.pwritev(fd, buffers, offset)
-        if done <= 0:
-            raise OSError(f"pwritev wrote {done} bytes")
-        offset += done
-        while buffers and done >= len(buffers[0]):
-            done -= len(buffers[0])
-            buffers = buffers[1:]
-        if buffers and done:
-            buffers = [buffers[0][done:], *buffers[1:]]
-
-
 class _RecordWriter:
     """Writes frames by global index into the temporary parts; also a ``dask.store`` target."""
 
@@ -596,7 +241,7 @@ class _RecordWriter:
                 with self.lock:
                     if self.fds is None:
                         raise RuntimeError("writing was aborted")
-                    _pwritev_all(self.fds[part], buffers, offset)
+                    pwritev_all(self.fds[part], buffers, offset)
                     self.progress.update(take)
                 pos += take
 
@@ -674,64 +319,20 @@ def _write_dask(writer: _RecordWriter, data: Any, plan: _Plan) -> None:
     da.store(data, writer, lock=False, compute=True)
 
 
-def _temp_name(path: str, kind: str) -> str:
-    folder, name = os.path.split(path)
-    return os.path.join(folder, f".{name}.{kind}-{secrets.token_hex(4)}")
-
-
 def _stale_parts(paths: list[str]) -> list[str]:
     """Parts numbered beyond the new set's last part, with the same base name."""
     folder, first = os.path.split(paths[0])
-    base = first[: -len("_000.tvips")]
-    pattern = re.compile(rf"^{re.escape(base)}_(\d{{3,}})\.tvips$", re.IGNORECASE)
+    base, _number = split_part_name(first)
     try:
-        names = os.listdir(folder or ".")
+        found = numbered_parts(folder or ".", base)
     except OSError:
         return []
     return sorted(
         os.path.join(folder, name)
+        for number, names in found.items()
+        if number >= len(paths)
         for name in names
-        if (m := pattern.match(name)) and int(m[1]) >= len(paths)
     )
-
-
-def _install(temps: list[str], paths: list[str]) -> None:
-    """Rename the temporaries over ``paths``; on failure put every old part back.
-
-    Each old part is kept aside first: as a hard link where the file system has them (the old
-    name stays valid until replaced), else by renaming it. Either way a failure at any point
-    restores the previous set.
-    """
-    backups: dict[str, str] = {}
-    moved: set[str] = set()
-    done: list[str] = []
-    try:
-        for path in paths:
-            if os.path.lexists(path):
-                backup = _temp_name(path, "old")
-                try:
-                    os.link(path, backup)
-                except OSError:  # no hard links here: move the old part aside instead
-                    os.rename(path, backup)
-                    moved.add(path)
-                backups[path] = backup
-        for temp, path in zip(temps, paths, strict=True):
-            os.replace(temp, path)
-            done.append(path)
-    except BaseException:
-        for path in reversed(paths):
-            try:
-                if path in backups and (path in done or path in moved):
-                    os.rename(backups.pop(path), path)
-                elif path in done:
-                    os.unlink(path)
-            except OSError:
-                logger.exception("could not restore %s", path)
-        raise
-    finally:
-        for backup in backups.values():
-            with contextlib.suppress(OSError):
-                os.unlink(backup)
 
 
 def file_writer(
@@ -779,20 +380,26 @@ def file_writer(
         For pixel types TVIPS cannot store (floats, signed integers).
     """
     plan = _plan(filename, signal, max_file_size, version, frame_header_extra_bytes, mode)
-    data = signal["data"]
-    temps: list[str] = []
-    fds: list[int] = []
-    writer: _RecordWriter | None = None
     from tqdm import tqdm
 
     progress = tqdm(
         total=plan.n_frames, unit="frame", disable=not show_progressbar, desc="Writing TVIPS"
     )
     try:
-        for path in plan.paths:
-            temp = _temp_name(path, "tmp")
+        with installing(plan.paths, stale=_stale_parts(plan.paths)) as temps:
+            _write_parts(plan, signal["data"], temps, progress)
+    finally:
+        progress.close()
+    return plan.paths
+
+
+def _write_parts(plan: _Plan, data: Any, temps: list[str], progress: Any) -> None:
+    """Create the parts at ``temps`` and write the main header and every record into them."""
+    fds: list[int] = []
+    writer: _RecordWriter | None = None
+    try:
+        for temp in temps:
             fds.append(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
-            temps.append(temp)
         os.pwrite(fds[0], plan.main_header, 0)
         writer = _RecordWriter(plan, fds, progress)
         if isinstance(data, np.ndarray):
@@ -801,25 +408,9 @@ def file_writer(
             _write_dask(writer, data, plan)
         else:
             _write_lazy(writer, data, plan)
-        writer.close()
-        _install(temps, plan.paths)
-        temps = []
-    except BaseException:
+    finally:
         if writer is not None:
             writer.close()
         else:
             for fd in fds:
                 os.close(fd)
-        raise
-    finally:
-        progress.close()
-        for temp in temps:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-    for stale in _stale_parts(plan.paths):
-        try:
-            os.unlink(stale)
-            logger.info("removed %s, a part of the recording this one replaced", stale)
-        except OSError as exc:
-            warnings.warn(f"could not remove old part {stale}: {exc}", UserWarning, stacklevel=2)
-    return plan.paths

@@ -40,15 +40,39 @@ def contrast_limits(frames: FrameArray) -> tuple[float, float]:
     return lo, hi
 
 
+def _reciprocal(unit: str) -> bool:
+    return unit.replace(" ", "").startswith("1/")
+
+
 def _signal_axes(
     series: Series, first: dict[str, np.ndarray]
 ) -> tuple[list[float], list[str], list[str]]:
+    """Pixel size, units and labels of the frame axes (the calibration block's when saved)."""
+    cal = series.calibration
+    if cal is not None and cal.signal_scale is not None:
+        unit = cal.signal_unit or "pixel"
+        labels = ["ky", "kx"] if _reciprocal(unit) else ["y", "x"]
+        return [float(v) for v in cal.signal_scale], [unit, unit], labels
     unit = signal_units(first)
-    labels = ["ky", "kx"] if unit == "1/nm" else ["y", "x"]
+    labels = ["ky", "kx"] if _reciprocal(unit) else ["y", "x"]
     size = float(series.header.pixelsize)
     if size > 0:
         return [size, size], [unit, unit], labels
     return [1.0, 1.0], ["pixel", "pixel"], labels
+
+
+def _translate(series: Series, nav_shape: tuple[int, ...], scan: bool) -> list[float] | None:
+    """Axis offsets the calibration block recorded (``None`` when all are 0)."""
+    cal = series.calibration
+    nav = [0.0] * len(nav_shape)
+    sig = [0.0, 0.0]
+    if cal is not None:
+        if scan and cal.scan_offset is not None and nav_shape[-2:] == cal.scan_shape:
+            nav[-2:] = [float(v) for v in cal.scan_offset]
+        if cal.signal_offset is not None:
+            sig = [float(v) for v in cal.signal_offset]
+    out = nav + sig
+    return out if any(out) else None
 
 
 def tvips_record(
@@ -84,7 +108,7 @@ def layer_kwargs(
     *,
     index_map: np.ndarray | None = None,
     source: LayoutSource | None = None,
-    scan_step: float | None = None,
+    scan_step: float | tuple[float, float] | None = None,
     scan_unit: str = "pixel",
     signal_scale: float | None = None,
     signal_unit: str | None = None,
@@ -103,8 +127,8 @@ def layer_kwargs(
     source : {"stack", "manual", "headers"}, optional
         Where the layout comes from (default: ``"headers"`` for an explicit index map, else
         ``"stack"`` or ``"manual"``).
-    scan_step, scan_unit : float, str
-        Calibration of the scan axes.
+    scan_step, scan_unit : float or (float, float), str
+        Calibration of the scan axes (``(y, x)`` steps when they differ).
     signal_scale, signal_unit : float, str, optional
         Pixel size and unit of the frames (default: from the main header).
     limits : tuple of float, optional
@@ -139,8 +163,8 @@ def layer_kwargs(
         n = imap.ndim
         extra = [f"nav_{i}" for i in range(max(n - 2, 0))]
         nav_labels = [*extra, "scan_y", "scan_x"][-n:]
-        step = float(scan_step) if scan_step else 1.0
-        nav_scale = [1.0] * max(n - 2, 0) + [step] * min(n, 2)
+        steps = list(np.broadcast_to(np.asarray(scan_step or 1.0, dtype=float), (2,)))
+        nav_scale = [1.0] * max(n - 2, 0) + [float(v) for v in steps][-min(n, 2) :]
         nav_units = ["pixel"] * max(n - 2, 0) + [scan_unit if scan_step else "pixel"] * min(n, 2)
     kwargs: dict[str, Any] = {
         "name": series.name,
@@ -148,6 +172,7 @@ def layer_kwargs(
         "units": nav_units + sig_units,
         "axis_labels": nav_labels + sig_labels,
         "contrast_limits": list(limits) if limits is not None else list(contrast_limits(data)),
+        "translate": _translate(series, imap.shape, scan) or [0.0] * (imap.ndim + 2),
         "metadata": {
             KEY: tvips_record(
                 series,
@@ -155,7 +180,9 @@ def layer_kwargs(
                 None if index_map is not None else layout,
                 first,
                 layout_source=source,
-                scan_step=(float(scan_step),) * 2 if scan and scan_step else None,
+                scan_step=(nav_scale[-2], nav_scale[-1])
+                if scan and scan_step and imap.ndim >= 2
+                else None,
                 scan_unit=scan_unit if scan and scan_step else None,
                 signal_scale=(sig_scale[0], sig_scale[1]) if sig_units[0] != "pixel" else None,
                 signal_unit=sig_units[0] if sig_units[0] != "pixel" else None,

@@ -38,7 +38,7 @@ _CHANNEL_TIPS = (
 
 
 class Navigator(Container):
-    """Detector controls, "Compute navigator", progress, the canvas and pattern buttons.
+    """Navigator canvas, pattern buttons, pass and progress; detector controls in ``settings``.
 
     Parameters
     ----------
@@ -127,25 +127,25 @@ class Navigator(Container):
         self.max_button.clicked.connect(lambda: self.on_pattern("max", self.region()))
         if on_add is not None:
             self.add_button.clicked.connect(on_add)
-        self.extend(
-            [
-                self.channel, self.display, self.bf_radius, self.adf_inner, self.adf_outer,
-                self.centre_y, self.centre_x, self.calibrated, self.beam_button,
-                self.compute_button, self.progress,
-            ]
-        )  # fmt: skip
         self.canvas = NavigatorCanvas(viewer, on_click, self._region_changed)
         self.canvas.setToolTip(
             "Virtual image of the scan (a napari canvas: zoom, contrast, colormap). Press or "
             "drag to move the scan position, arrow keys step it; draw a rectangle on the "
             "'region' layer for its mean pattern"
         )
-        self.native.layout().addWidget(self.canvas)
         self.hint = Label(value="")
         self.hint.native.setWordWrap(True)
         buttons = Container(widgets=[self.mean_button, self.max_button, self.add_button],
                             layout="horizontal", labels=False)  # fmt: skip
-        self.extend([self.hint, buttons])
+        self.extend([self.hint, buttons, self.compute_button, self.progress])
+        self.native.layout().insertWidget(0, self.canvas)
+        #: Channel, display and detector controls, bound here, placed by the widget.
+        self.settings = Container(
+            widgets=[
+                self.channel, self.display, self.bf_radius, self.adf_inner, self.adf_outer,
+                self.centre_y, self.centre_x, self.calibrated, self.beam_button,
+            ]
+        )  # fmt: skip
         self.image: np.ndarray | None = None  # the navigator image as shown (after display)
         model.events.params.connect(self.sync)
         model.events.values.connect(self._sync_centre)

@@ -1,5 +1,8 @@
 """Scan and calibration controls of the "TVIPS scan" widget, bound to a :class:`ScanModel`.
 
+The scan controls are this container; the calibration boxes are :attr:`ScanControls.calibration`,
+a separate container the widget places where it fits.
+
 Edits are committed, not per keystroke: number boxes apply on Enter, focus change or the arrows
 (Qt's keyboard tracking off), text boxes on Enter or focus change, so typing "64" re-slices once
 to 64. Controls follow the model's ``params`` event; messages wrap inside the dock and never widen
@@ -9,6 +12,7 @@ it. This module only binds controls to the model: no scan or format logic.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from magicgui.widgets import (
@@ -54,11 +58,14 @@ class ScanControls(Container):
     ----------
     model : ScanModel
         The model the controls edit and follow.
+    on_refresh : callable, optional
+        What *Refresh* does (default: ``model.refresh``).
     """
 
-    def __init__(self, model: ScanModel) -> None:
+    def __init__(self, model: ScanModel, on_refresh: Callable[[], object] | None = None) -> None:
         super().__init__(labels=True)
         self.model: ScanModel = model
+        self.on_refresh: Callable[[], object] = on_refresh or model.refresh
         self._syncing: bool = False
         self.source = ComboBox(label="layout from", choices=SOURCES, value="stack")
         self.extra = SpinBox(label="scans", min=1, max=_MAX, value=1)
@@ -67,7 +74,7 @@ class ScanControls(Container):
         self.start = SpinBox(label="first scan frame", min=0, max=_MAX, value=0)
         self.winding = ComboBox(label="snake scan", choices=["none", "x", "y"], value="none")
         self.hysteresis = SpinBox(label="hysteresis", min=-1_000_000, max=1_000_000, value=0)
-        self.scan_step = FloatSpinBox(label="scan step", min=0, max=1e12, step=0.001, value=0)
+        self.scan_step = FloatSpinBox(label="scan step", min=0, max=1e6, step=0.001, value=0)
         self.scan_unit = LineEdit(label="scan unit", value="pixel")
         self.pixel_size = FloatSpinBox(label="pattern pixel", min=0, max=1e12, step=0.0001, value=0)
         self.pixel_unit = LineEdit(label="pattern unit", value="pixel")
@@ -105,14 +112,15 @@ class ScanControls(Container):
                     labels=False,
                 ),
                 self.suggestion,
-                self.scan_step,
-                self.scan_unit,
-                self.pixel_size,
-                self.pixel_unit,
             ]
+        )
+        #: Calibration boxes, bound here, placed by the widget (below the navigator).
+        self.calibration = Container(
+            widgets=[self.scan_step, self.scan_unit, self.pixel_size, self.pixel_unit]
         )
         self._bind()
         self.sync()
+        self.message.visible = self.suggestion.visible = False
 
     def _tooltips(self) -> None:
         tips = {
@@ -161,7 +169,7 @@ class ScanControls(Container):
         )
         self.scan_button.clicked.connect(self.apply_scan)
         self.stack_button.clicked.connect(lambda: m.update(source="stack"))
-        self.refresh_button.clicked.connect(m.refresh)
+        self.refresh_button.clicked.connect(lambda: self.on_refresh())
         self.suggest_button.clicked.connect(m.suggest)
         self.accept_button.clicked.connect(m.accept)
         m.events.params.connect(self.sync)

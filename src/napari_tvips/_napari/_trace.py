@@ -43,11 +43,13 @@ class TracePanel(Container):
         self.start_button = PushButton(text="Start scan at clicked frame", enabled=False)
         self.start_button.tooltip = "Make the frame you clicked in the trace the first scan frame"
         self.start_button.clicked.connect(self.start_here)
-        self.native.layout().addWidget(self.view)
         self.extend([self.info, self.start_button])
+        self.native.layout().insertWidget(0, self.view)
+        self.info.visible = False
 
     def _clicked(self, frame: int) -> None:
         self.info.value = f"clicked frame {frame}"
+        self.info.visible = True
         self.start_button.enabled = True
         if self.on_select is not None:
             self.on_select(frame)

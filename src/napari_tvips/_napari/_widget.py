@@ -20,6 +20,8 @@ from magicgui.widgets import ComboBox, Container
 from napari.layers import Image
 from napari.qt.threading import thread_worker
 from napari.utils import progress
+from qtpy.QtCore import QSize, Qt
+from qtpy.QtWidgets import QFrame, QScrollArea
 
 from .._model import Reslice, ScanModel
 from .._record import record_of
@@ -38,6 +40,27 @@ _HINT_STACK = (
     "columns and press Scan, to see the navigator image here."
 )
 _HINT_PASS = "Press Compute navigator to see the virtual image of the scan here."
+
+
+#: Width the dock asks for (pixels): enough for the controls, leaving the canvas most of a
+#: 1280-pixel-wide window.
+_WIDTH = 350
+
+
+class _Scroll(QScrollArea):
+    """A vertical scroll area that asks for a narrow dock (its content wraps to fit)."""
+
+    def sizeHint(self) -> QSize:
+        """Narrow (but wide enough for the content), as tall as the content."""
+        inner = self.widget()
+        need = inner.minimumSizeHint().width() if inner is not None else 0
+        need += self.verticalScrollBar().sizeHint().width() + 4
+        return QSize(max(_WIDTH, need), super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        """The content's minimum width; any height (the content scrolls)."""
+        hint = self.sizeHint()
+        return QSize(hint.width(), 60)
 
 
 def _tvips_layers(viewer: Any) -> list[tuple[str, Image]]:
@@ -60,7 +83,7 @@ class ScanWidget(Container):
     """
 
     def __init__(self, napari_viewer: Any, auto_navigator: bool = True) -> None:
-        super().__init__(labels=False, scrollable=True)
+        super().__init__(labels=False)
         self.viewer: Any = napari_viewer
         self.auto_navigator: bool = auto_navigator
         self.model: ScanModel = ScanModel()
@@ -71,7 +94,7 @@ class ScanWidget(Container):
 
         self.layer = ComboBox(label="Layer", choices=self._layer_choices)
         self.layer.tooltip = "The TVIPS recording (image layer) this panel works on"
-        self.controls = ScanControls(self.model)
+        self.controls = ScanControls(self.model, on_refresh=self.refresh)
         self.navigator = Navigator(
             self.model, self.on_navigator_click, self.compute_navigator, viewer=self.viewer,
             on_pattern=self.show_pattern, on_add=self.add_navigator_layer,
@@ -81,7 +104,25 @@ class ScanWidget(Container):
         self._progress: progress | None = None
         self.trace = TracePanel(self.model, on_select=self.on_trace_click)
         top = Container(widgets=[self.layer], labels=True)
-        self.extend([top, self.controls, self.navigator, self.trace])
+        self.body = Container(
+            widgets=[
+                top,
+                self.controls,
+                self.navigator,
+                self.trace,
+                self.navigator.settings,
+                self.controls.calibration,
+            ]
+        )
+        # napari docks ``self.native``: the scroll area must be inside it, so the dock asks for
+        # little height and every control stays reachable on a 1280 x 720 screen
+        self.scroll = _Scroll()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.body.native)
+        self.native.layout().addWidget(self.scroll)
+        self.native.layout().setContentsMargins(0, 0, 0, 0)
 
         m = self.model
         m.events.resliced.connect(self._apply)
@@ -92,6 +133,11 @@ class ScanWidget(Container):
         self.viewer.layers.events.removed.connect(self._reset_layers)
         self.viewer.dims.events.current_step.connect(self._update_marker)
         self._on_layer_changed(self.layer.value)
+
+    def show_navigator(self) -> None:
+        """Scroll the dock so the navigator image and the trace are in view."""
+        self.scroll.ensureWidgetVisible(self.trace.native, 0, 0)
+        self.scroll.ensureWidgetVisible(self.navigator.canvas, 0, 0)
 
     # -- layer selection -------------------------------------------------------------------
     def _layer_choices(self, _widget: Any = None) -> list[tuple[str, Image]]:
@@ -139,6 +185,7 @@ class ScanWidget(Container):
         layer.scale = kwargs["scale"]
         layer.units = kwargs["units"]
         layer.axis_labels = kwargs["axis_labels"]
+        layer.translate = kwargs["translate"]
         layer.metadata = {**layer.metadata, **kwargs["metadata"]}
         layer.contrast_limits = limits
         self.reslices += 1
