@@ -116,9 +116,9 @@ def test_invalid_shape_leaves_layer_and_says_why(widget) -> None:
 def test_navigator_worker_and_click(widget, qtbot) -> None:
     viewer, w = widget
     set_scan(w, (6, 8), 3, "x", 1)
-    worker = w.compute_navigator()
-    with qtbot.waitSignal(worker.finished, timeout=20000):
-        pass
+    assert w.compute_navigator() is not None
+    # the worker may finish before a waitSignal could connect: wait for the widget's state
+    qtbot.waitUntil(lambda: w._worker is None, timeout=20000)
     qtbot.waitUntil(
         lambda: w.model.values() is not None and w.model.values().complete, timeout=20000
     )

@@ -85,6 +85,7 @@ class NavigatorCanvas(QWidget):
         self.region.events.data.connect(self._on_region)
         self.image.mouse_drag_callbacks.append(self._drag)
         self.viewer.layers.selection.active = self.image
+        self.image.mouse_pan = False  # a drag moves the position; the wheel still zooms
         for key, step in (("Up", (-1, 0)), ("Down", (1, 0)), ("Left", (0, -1)),
                           ("Right", (0, 1))):  # fmt: skip
             self.viewer.bind_key(key, self._stepper(step), overwrite=True)
@@ -184,8 +185,6 @@ class NavigatorCanvas(QWidget):
 
     def _drag(self, layer: Any, event: Any) -> Generator[None, None, None]:
         """Press and drag on the image: the position follows the cursor."""
-        if "Shift" in getattr(event, "modifiers", ()):  # shift-drag pans
-            return
         cell = self._cell(event.position)
         if cell is not None:
             self.move_to(*cell)

@@ -220,6 +220,7 @@ class ScanWidget(Container):
         if self._worker is not None:
             self._worker.quit()
             self._worker = None
+        self._close_progress()
 
     def compute_navigator(self) -> Any:
         """Start (or resume) the background pass over the frames; returns the worker."""
@@ -229,11 +230,11 @@ class ScanWidget(Container):
             return None
         worker = thread_worker(self.model.iter_pass)()
         worker.yielded.connect(self.model.receive)
-        worker.finished.connect(self._on_finished)
+        # a stopped worker finishes later: only the current one may clear the state
+        worker.finished.connect(lambda: self._on_finished(worker))
         self._worker = worker
         self._close_progress()
         self._progress = progress(total=0, desc="TVIPS navigator pass")  # napari's activity
-        worker.finished.connect(self._close_progress)
         worker.start()
         return worker
 
@@ -249,8 +250,11 @@ class ScanWidget(Container):
             self._progress.close()
             self._progress = None
 
-    def _on_finished(self) -> None:
+    def _on_finished(self, worker: Any = None) -> None:
+        if worker is not None and worker is not self._worker:
+            return
         self._worker = None
+        self._close_progress()
         self._redraw()
 
     # -- drawing ---------------------------------------------------------------------------
