@@ -358,7 +358,8 @@ class ScanModel:
         if self.series is None:
             return None
         values = self.values()
-        trace = values.channel("bf") if values is not None and values.complete else None
+        # the BF trace needs the first pass only, whatever detector the navigator shows
+        trace = values.channel("bf") if values is not None and values.imager.complete else None
         current = (
             ScanLayout(self.shape, self.start, self.winding) if self.source == "manual" else None
         )
@@ -374,7 +375,7 @@ class ScanModel:
             return ""
         text = sug.text()
         values = self.values()
-        if values is None or not values.complete:
+        if values is None or not values.imager.complete:
             text += " (compute the navigator for winding and hysteresis)"
         return text
 
