@@ -97,6 +97,7 @@ class DetectorShapes:
             self.viewer.layers.append(self.centre)
         for lay in (self.shapes, self.centre):
             lay.scale, lay.translate = scale, translate
+        self.viewer.layers.selection.active = layer  # adding layers selected them
         self.sync()
 
     def remove(self) -> None:

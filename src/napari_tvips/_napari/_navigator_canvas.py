@@ -89,7 +89,11 @@ class NavigatorCanvas(QWidget):
         for key, step in (("Up", (-1, 0)), ("Down", (1, 0)), ("Left", (0, -1)),
                           ("Right", (0, 1))):  # fmt: skip
             self.viewer.bind_key(key, self._stepper(step), overwrite=True)
-        overlays = getattr(getattr(self.viewer, "canvas", None), "overlays", None)
+        # fit the image whenever the drawing surface changes size (dock resized or undocked)
+        canvas = getattr(self.viewer, "canvas", None)
+        if canvas is not None and hasattr(canvas, "events"):
+            canvas.events.size.connect(self._fit)
+        overlays = getattr(canvas, "overlays", None)
         scale_bar = overlays.scale_bar if overlays is not None else self.viewer.scale_bar
         scale_bar.visible = True
 
@@ -127,11 +131,9 @@ class NavigatorCanvas(QWidget):
             qt_viewer.setParent(None)
             qt_viewer.deleteLater()
 
-    def resizeEvent(self, event: Any) -> None:
-        """Fit the image to the new canvas size."""
-        super().resizeEvent(event)
-        if self.image.visible:  # after the vispy canvas has taken its new size
-            QTimer.singleShot(0, self.viewer.reset_view)
+    def _fit(self, _event: Any = None) -> None:
+        if self.image.visible:
+            self.viewer.reset_view()
 
     # -- display ----------------------------------------------------------------------------------
     def show(self, image: np.ndarray | None, scale: tuple[float, float], unit: str) -> None:
@@ -141,8 +143,8 @@ class NavigatorCanvas(QWidget):
             return
         first = not self.image.visible or self.image.data.shape != image.shape
         data = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0)
+        self.image.visible = True  # before the data: napari skips updates of hidden layers
         self.image.data = data
-        self.image.visible = True
         if tuple(self.image.scale) != tuple(scale):
             for lay in (self.image, self.marker, self.region):
                 lay.scale = scale
