@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ from napari_tvips._demo import write_demo
 from napari_tvips._record import record_of
 
 napari = pytest.importorskip("napari")
-from napari.utils._proxies import ReadOnlyWrapper  # noqa: E402
+from napari.utils._test_utils import read_only_mouse_event  # noqa: E402
 from napari.utils.interactions import (  # noqa: E402
     mouse_move_callbacks,
     mouse_press_callbacks,
@@ -52,23 +51,8 @@ def brute(frames, imap, mask) -> np.ndarray:
     return (frames[imap] * mask).sum(axis=(-2, -1)).astype(float)
 
 
-@dataclass
-class MouseEvent:
-    """The fields napari's mouse callbacks read (napari's own tests use the same stand-in)."""
-
-    type: str
-    position: tuple[float, float]
-    is_dragging: bool = False
-    modifiers: list[str] = field(default_factory=list)
-    view_direction: None = None
-    dims_displayed: list[int] = field(default_factory=lambda: [0, 1])
-    handled: bool = False
-
-
 def mouse(kind: str, position):
-    return ReadOnlyWrapper(
-        MouseEvent(kind, position, kind == "mouse_move"), exceptions=("handled",)
-    )
+    return read_only_mouse_event(type=kind, position=position, is_dragging=kind == "mouse_move")
 
 
 def test_detector_shape_drives_the_navigator(scan, qtbot) -> None:
