@@ -8,6 +8,10 @@ reduces each block with one product against the detector masks (``uint -> float3
 ``einsum``, faster here than BLAS or masked integer sums). :class:`FrameValues` keeps
 the results of one recording and knows which frames are done.
 
+The scan widget's navigator now uses :class:`~napari_tvips._imager.VirtualImager` (one pass, then
+any radius at once); :func:`estimate_centre` and :class:`Detector` serve both, and the per-frame
+values here remain a small, dependency-free reference (suggestion tests and benchmarks use them).
+
 This module must not import Qt, napari or magicgui, must not hold more than ``threads`` blocks of
 pixels at a time, and never modifies the recording.
 """
