@@ -128,3 +128,13 @@ def test_wheel_contains_manifest(tmp_path: Path) -> None:
     text = zipfile.ZipFile(wheel).read(entry).decode()
     assert "napari-tvips = napari_tvips.__main__:main" in text
     assert "napari_tvips:napari.yaml" in text
+
+
+def test_info_truncated_middle_part(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frames = np.zeros((10, 4, 4), dtype=np.uint8)
+    paths = write_recording(tmp_path / "t", frames, frames_per_part=[5, 5])
+    os.truncate(paths[0], paths[0].stat().st_size - 7)
+    with pytest.warns(UserWarning, match="shifted by one"):
+        assert main(["info", str(paths[1])]) == 0
+    out = capsys.readouterr().out
+    assert "t_000.tvips: 4 frames, 69 bytes after the last frame (NOT the last part" in out

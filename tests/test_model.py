@@ -127,6 +127,11 @@ def test_combed_scan_opens_clean_with_the_header_map(tmp_path: Path) -> None:
     # the navigator is the header map's virtual image
     bf = model.values().channel("bf")
     np.testing.assert_array_equal(model.navigator_image(), bf[expected])
+    # selecting this layer again finds its winding and hysteresis on the header map
+    headers_record = layer.record
+    model.select(None)
+    model.select(headers_record)
+    assert (model.source, model.winding, model.hysteresis) == ("headers", "x", f.hysteresis)
     # the same parameters as a regular layout comb the scan after the first repeat
     assert model.update(source="manual", shape=(24, 24), start=5)
     assert not np.array_equal(layer.record.index_map, expected)

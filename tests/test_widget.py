@@ -140,7 +140,10 @@ def test_navigator_worker_and_click(widget, qtbot) -> None:
     assert w.navigator.canvas.position == (2, 5)
     imap = record_of(viewer.layers[0]).index_map
     assert w.trace.view.current == imap[2, 5]
-    # the trace: a click selects a frame; only the explicit button moves the first scan frame
+    # the trace: a click selects a frame and shows it at its scan position
+    w.trace._clicked(int(imap[4, 6]))
+    assert viewer.dims.current_step[:2] == (4, 6) and w.trace.view.current == imap[4, 6]
+    # only the explicit button moves the first scan frame
     w.trace._clicked(4)
     assert w.controls.start.value == 3 and record_of(viewer.layers[0]).layout.start == 3
     assert w.trace.start_button.enabled
@@ -289,6 +292,8 @@ def test_tooltips_hints_and_trace_axis(widget) -> None:
                and type(x).__name__ != "Label"]  # fmt: skip
     assert missing == []
     assert w.navigator.image is None and "Suggest" in w.navigator.hint.value  # stack
+    w.trace._clicked(7)  # in the stack, a click on the trace shows that frame
+    assert viewer.dims.current_step[0] == 7 and w.trace.view.current == 7
     set_scan(w, (6, 8), 3)
     assert "Compute navigator" in w.navigator.hint.value
     assert w.trace.view.marks == {"start": 3, "end": 50}

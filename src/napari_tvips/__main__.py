@@ -67,6 +67,8 @@ def info(path: str) -> int:
     print(f"parts       {len(series.parts)}")
     for part in series.parts:
         extra = f", {part.leftover} bytes after the last frame" if part.leftover else ""
+        if part.path in series.truncated_parts:
+            extra += " (NOT the last part: later frames are shifted by one; a header map recovers)"
         print(f"  {part.path}: {part.n_frames} frames{extra}")
     print(f"frames      {series.n_frames}")
     print(f"frame shape {h.dimy} x {h.dimx} (dimy x dimx)")

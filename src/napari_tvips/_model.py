@@ -213,7 +213,8 @@ class ScanModel:
         """Winding and hysteresis that turn the header ``grid`` into ``imap`` (else none)."""
         if grid.shape == imap.shape:
             for winding in ("x", "y"):
-                for h in range(-grid.shape[-1], grid.shape[-1] + 1):
+                width = grid.shape[-1] if winding == "x" else grid.shape[-2]
+                for h in sorted(range(-width, width + 1), key=abs):  # a roll wraps: smallest
                     if np.array_equal(apply_winding(grid, winding, h), imap):
                         return winding, h
         return None, 0

@@ -1,8 +1,9 @@
 """The trace view of the "TVIPS scan" widget: per-frame curves with a frame axis.
 
-Clicking the plot selects a frame (and shows it when the stack is on screen); only the explicit
-"Start scan here" button makes it the first scan frame. The panel paints what it is given and
-binds the button to the :class:`~napari_tvips._model.ScanModel`; no scan logic.
+Clicking the plot selects a frame (and shows it: in the stack, or at its scan position); only the
+explicit "Start scan at clicked frame" button makes it the first scan frame. The panel paints
+what it is given and binds the button to the :class:`~napari_tvips._model.ScanModel`; no scan
+logic.
 """
 
 from __future__ import annotations

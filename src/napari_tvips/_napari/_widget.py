@@ -398,10 +398,15 @@ class ScanWidget(Container):
         )  # fmt: skip
 
     def on_trace_click(self, frame: int) -> None:
-        """Show the clicked frame when the stack is on screen (the scan is left as it is)."""
-        layer = self._current
+        """Show the clicked frame: in the stack, or at the scan position showing it (if any)."""
+        layer, imap = self._current, self.model.index_map
         axes = self._nav_axes()
-        if layer is None or self.model.is_scan or len(axes) != 1:
+        if layer is None or imap is None or len(axes) != imap.ndim:
             return
-        i = axes[0] - (self.viewer.dims.ndim - layer.ndim)
-        self.viewer.dims.set_point(axes[0], layer.translate[i] + frame * layer.scale[i])
+        hits = np.argwhere(imap == frame)
+        if hits.size == 0:  # outside the scan (before its first frame, or skipped)
+            return
+        offset = self.viewer.dims.ndim - layer.ndim
+        for axis, index in zip(axes, hits[0], strict=True):
+            i = axis - offset
+            self.viewer.dims.set_point(axis, layer.translate[i] + int(index) * layer.scale[i])
