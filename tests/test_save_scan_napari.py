@@ -42,7 +42,8 @@ def test_saved_scan_opens_as_the_same_scan(
     assert scale == [2.5, 2.5, 0.05, 0.05]
     out = tmp_path / "saved" / "scan.tvips"
     out.parent.mkdir()
-    written = viewer.layers.save(str(out), selected=False, plugin="napari-tvips")
+    viewer.layers.selection = {layer}  # the widget also shows the virtual detector's layers
+    written = viewer.layers.save(str(out), selected=True, plugin="napari-tvips")
     assert written and Path(written[0]).name == "scan_000.tvips"
 
     viewer2 = make_napari_viewer(show=True)

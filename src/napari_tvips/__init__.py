@@ -2,7 +2,8 @@
 
 The public API mirrors ``rsciio.tvips`` (:func:`file_reader`, :func:`file_writer`) and adds
 :func:`open_series` and :class:`ScanLayout` for direct, lazy access to a recording, and
-:func:`convert` to export a recording to HyperSpy (``.zspy``), ASTAR (``.blo``) or ``.tvips``.
+:func:`convert` to export a recording to HyperSpy (``.zspy``), ASTAR (``.blo``) or ``.tvips``,
+and :class:`VirtualImager` for virtual detector images of a scan.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from ._api import file_reader, file_writer
 from ._convert import convert
 from ._errors import TvipsError, TvipsFormatError, TvipsReadError
 from ._format import ScanCalibration
+from ._imager import VirtualImager
 from ._lazy import FrameArray
 from ._scan import ScanLayout
 from ._series import Series, open_series
@@ -25,6 +27,7 @@ __all__ = [
     "TvipsError",
     "TvipsFormatError",
     "TvipsReadError",
+    "VirtualImager",
     "__version__",
     "convert",
     "file_reader",

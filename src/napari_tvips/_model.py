@@ -30,11 +30,13 @@ from typing import Any
 import numpy as np
 from psygnal import Signal, SignalGroup
 
+from ._imager import VirtualImager
+from ._imager_channels import ChannelValues, DetectorState
 from ._record import LayoutSource, TvipsRecord
 from ._scan import HeaderScan, ScanLayout, apply_winding, header_scan
 from ._series import Series
 from ._suggest import Suggestion, suggest_layout
-from ._virtual import Detector, FrameValues, estimate_centre, iter_frame_values
+from ._virtual import Detector
 
 __all__ = ["HEADER_TRACES", "Reslice", "ScanEvents", "ScanModel"]
 
@@ -118,10 +120,9 @@ class ScanModel:
         Shift of the reversed rows, for manual and header layouts.
     scan_step, scan_unit, signal_scale, signal_unit
         Calibration (a step or scale of 0 means uncalibrated).
-    radii : tuple of float
-        Virtual detector radii: BF disk, ADF inner and outer.
-    channel : str
-        The navigator's channel (``"bf"``, ``"adf"`` or ``"total"``).
+    detector_state : DetectorState
+        Virtual detector (BF/ADF radii, centre, rectangle, point), navigator channel and
+        display; ``radii`` and ``channel`` are shortcuts to it.
     suggestion : Suggestion or None
         The last suggestion; ``accepted`` says whether it has been applied.
     """
@@ -138,15 +139,13 @@ class ScanModel:
         self.scan_unit: str = "pixel"
         self.signal_scale: float = 0.0
         self.signal_unit: str = "pixel"
-        self.radii: tuple[float, float, float] = (10.0, 20.0, 60.0)
-        self.channel: str = "bf"
+        self.detector_state: DetectorState = DetectorState()
         self.suggestion: Suggestion | None = None
         self.accepted: bool = False
         self.message: str = ""
         self._headers: dict[tuple[str, ...], dict[str, np.ndarray]] = {}
         self._scans: dict[tuple[str, ...], HeaderScan | str] = {}
-        self._centres: dict[tuple[str, ...], tuple[float, float]] = {}
-        self._values: dict[tuple[tuple[str, ...], Detector], FrameValues] = {}
+        self._imagers: dict[tuple[str, ...], VirtualImager] = {}
 
     # -- selection -------------------------------------------------------------------------
     @property
@@ -203,7 +202,11 @@ class ScanModel:
         self.signal_scale = float(record.signal_scale[0]) if record.signal_scale else 0.0
         self.signal_unit = _unit(record.signal_unit)
         side = float(min(series.frame_shape))
-        self.radii = (side / 10, side / 6, side / 2)
+        self.detector_state = DetectorState(
+            radii=(side / 10, side / 6, side / 2),
+            channel=self.channel,
+            display=self.detector_state.display,
+        )
 
     @staticmethod
     def _winding_of(grid: np.ndarray, imap: np.ndarray) -> tuple[str | None, int]:
@@ -335,9 +338,9 @@ class ScanModel:
         log.info("%s: %d frames added", series.name, added)
         self._headers.pop(self.key, None)
         self._scans.pop(self.key, None)
-        for (key, _det), values in self._values.items():
-            if key == self.key:
-                values.grow(series.n_frames)
+        imager = self._imagers.get(self.key)
+        if imager is not None:  # keeps the frames done; the pass resumes with the new ones
+            self._imagers[self.key] = imager.remap(np.arange(series.n_frames))
         self.apply()
         return added
 
@@ -356,7 +359,8 @@ class ScanModel:
         if self.series is None:
             return None
         values = self.values()
-        trace = values.channel("bf") if values is not None and values.complete else None
+        # the BF trace needs the first pass only, whatever detector the navigator shows
+        trace = values.channel("bf") if values is not None and values.imager.complete else None
         current = (
             ScanLayout(self.shape, self.start, self.winding) if self.source == "manual" else None
         )
@@ -372,7 +376,7 @@ class ScanModel:
             return ""
         text = sug.text()
         values = self.values()
-        if values is None or not values.complete:
+        if values is None or not values.imager.complete:
             text += " (compute the navigator for winding and hysteresis)"
         return text
 
@@ -413,25 +417,61 @@ class ScanModel:
         return changed
 
     # -- detector, per-frame values --------------------------------------------------------
-    def detector(self) -> Detector | None:
-        """The virtual detector (``None`` until the pattern centre is known)."""
-        centre = self._centres.get(self.key)
-        return None if centre is None else Detector(centre, *self.radii)
+    # One VirtualImager per recording over every frame: radius changes, the total and the
+    # centre of mass need no new pass; a re-slice re-indexes (see _imager_channels.py).
+    @property
+    def radii(self) -> tuple[float, float, float]:
+        """BF disk radius, ADF inner and outer radii (detector pixels)."""
+        return self.detector_state.radii
 
-    def values(self) -> FrameValues | None:
-        """Cached per-frame values of the recording and detector (``None`` if none yet)."""
-        det = self.detector()
-        return None if det is None else self._values.get((self.key, det))
+    @radii.setter
+    def radii(self, value: tuple[float, float, float]) -> None:
+        self.detector_state = self.detector_state.with_(radii=value)
+
+    @property
+    def channel(self) -> str:
+        """The navigator's channel (see :data:`~napari_tvips._imager_channels.CHANNELS`)."""
+        return self.detector_state.channel
+
+    @channel.setter
+    def channel(self, value: str) -> None:
+        self.detector_state = self.detector_state.with_(channel=value)
+
+    def imager(self) -> VirtualImager | None:
+        """The selected recording's imager (``None`` before the first pass starts)."""
+        return self._imagers.get(self.key)
+
+    def detector(self) -> Detector | None:
+        """The BF/ADF detector about the beam centre (``None`` until the centre is known)."""
+        imager = self.imager()
+        return None if imager is None else Detector(imager.centre, *self.radii)
+
+    def values(self) -> ChannelValues | None:
+        """Per-frame values of the recording and detector (``None`` before the first pass)."""
+        imager = self.imager()
+        return None if imager is None else ChannelValues(imager, self.detector_state)
 
     def set_detector(
-        self, radii: tuple[float, float, float] | None = None, channel: str = ""
+        self, radii: tuple[float, float, float] | None = None, channel: str = "", **changes: Any
     ) -> None:
-        """Change the detector radii and/or the navigator channel."""
+        """Change the detector (radii, ``centre``, ``box``, ``point``), channel or ``display``."""
         if radii is not None:
-            self.radii = tuple(float(r) for r in radii)  # type: ignore[assignment]
+            changes["radii"] = radii
         if channel:
-            self.channel = channel
+            changes["channel"] = channel
+        state = self.detector_state.with_(**changes)
+        if state == self.detector_state:
+            return
+        self.detector_state = state
         self.events.params.emit()
+        self.events.values.emit()
+
+    def set_beam_centre(self, centre: tuple[float, float]) -> None:
+        """Use ``centre`` for the rings: the next pass recomputes them about it."""
+        imager = self.imager()
+        if imager is not None:
+            imager.centre = centre
+        self.set_detector(centre=None)
         self.events.values.emit()
 
     @property
@@ -443,21 +483,26 @@ class ScanModel:
     def iter_pass(self) -> Iterator[tuple[str, Any]]:
         """The navigator pass as items for :meth:`receive` (run it in a worker thread).
 
-        Yields the frame headers (once per recording), the detector (centre estimated once)
-        and blocks of per-frame values, resuming where a previous pass stopped.
+        Yields the frame headers (once per recording), the imager (centre estimated once),
+        and progress while its first pass and, if the channel needs one, its detector pass
+        run; resumes where a previous pass stopped. The imager fills its own arrays.
         """
         series, key = self.series, self.key
         if series is None:
             return
-        radii, centre = self.radii, self._centres.get(key)
-        values = self.values()
-        first = values.done if values is not None else 0
         if key not in self._headers:
             yield "headers", (key, series.frame_headers())
-        det = Detector(centre if centre is not None else estimate_centre(series), *radii)
-        yield "detector", (key, det, series.n_frames)
-        for sl, vals in iter_frame_values(series, det, start=first):
-            yield "values", (key, det, sl, vals)
+        imager = self._imagers.get(key)
+        if imager is None:
+            imager = VirtualImager(series)
+            yield "imager", (key, imager)
+        for done, total in imager.iter_run():
+            yield "progress", (key, done, total)
+        request = ChannelValues(imager, self.detector_state).request(self.channel)
+        if request is not None:
+            kind, params = request
+            for done, total in imager.iter_image(kind, **params):
+                yield "progress", (key, done, total)
 
     def receive(self, item: tuple[str, Any]) -> None:
         """Store one item of :meth:`iter_pass` (in the thread that owns the model)."""
@@ -465,20 +510,13 @@ class ScanModel:
         if kind == "headers":
             key, headers = payload
             self._headers[key] = headers
-        elif kind == "detector":
-            key, det, n = payload
-            self._centres[key] = det.centre
-            if (key, det) not in self._values:
-                self._values[(key, det)] = FrameValues(n, det)
+        elif kind == "imager":
+            key, imager = payload
+            self._imagers.setdefault(key, imager)
         else:
-            key, det, sl, vals = payload
-            values = self._values.get((key, det))
-            if values is None:
-                return
-            values.grow(sl.stop)
-            values.store(sl, vals)
+            key, done, total = payload
             if key == self.key:
-                self.events.progress.emit(values.done, values.n_frames)
+                self.events.progress.emit(done, total)
         self.events.values.emit()
 
     # -- what the views draw ---------------------------------------------------------------

@@ -8,6 +8,10 @@ reduces each block with one product against the detector masks (``uint -> float3
 ``einsum``, faster here than BLAS or masked integer sums). :class:`FrameValues` keeps
 the results of one recording and knows which frames are done.
 
+The scan widget's navigator now uses :class:`~napari_tvips._imager.VirtualImager` (one pass, then
+any radius at once); :func:`estimate_centre` and :class:`Detector` serve both, and the per-frame
+values here remain a small, dependency-free reference (suggestion tests and benchmarks use them).
+
 This module must not import Qt, napari or magicgui, must not hold more than ``threads`` blocks of
 pixels at a time, and never modifies the recording.
 """
@@ -82,14 +86,17 @@ def detector_masks(frame_shape: tuple[int, int], detector: Detector) -> np.ndarr
     return weights
 
 
-def estimate_centre(series: Series, n: int = 8) -> tuple[float, float]:
-    """Pattern centre from the mean of ``n`` frames spread over the recording.
+def estimate_centre(
+    series: Series, n: int = 8, frames: np.ndarray | None = None
+) -> tuple[float, float]:
+    """Pattern centre from the mean of ``n`` frames spread over the recording (or ``frames``).
 
     The centre of mass of the pixels above the midpoint between the mean frame's median and
     maximum (the bright disk); the frame centre when the mean frame is flat.
     """
     dimy, dimx = series.frame_shape
-    picks = np.unique(np.linspace(0, series.n_frames - 1, min(n, series.n_frames)).astype(int))
+    pool = np.arange(series.n_frames) if frames is None else np.asarray(frames).reshape(-1)
+    picks = np.unique(pool[np.linspace(0, pool.size - 1, min(n, pool.size)).astype(int)])
     mean = series.read_frames(picks).mean(axis=0, dtype=np.float64)
     lo, hi = float(np.median(mean)), float(mean.max())
     if hi <= lo:

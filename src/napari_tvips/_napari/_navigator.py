@@ -1,36 +1,60 @@
-"""The navigator view of the "TVIPS scan" widget: virtual image of the scan, detector controls.
+"""The navigator view of the "TVIPS scan" widget: detector controls and the navigator canvas.
 
 A small, replaceable view. Its interface to the widget is: :meth:`Navigator.show` (an image or
 ``None`` with a hint saying what to do next), :meth:`Navigator.set_marker` (the scan position on
-screen), :meth:`Navigator.set_progress`, and the callbacks ``on_click(row, col)`` and
-``on_compute()``. Detector state lives in the :class:`~napari_tvips._model.ScanModel`; this
-module only binds the detector controls to it and paints what it is given.
+screen), :meth:`Navigator.set_progress`, and the callbacks ``on_click(row, col)``,
+``on_compute()``, ``on_pattern(kind, region)`` and ``on_add()``. Detector state lives in the
+:class:`~napari_tvips._model.ScanModel`; this module binds the controls (channel, display, radii
+and detector centre in detector pixels, with their calibrated values) to it and shows the
+virtual image in a :class:`~._navigator_canvas.NavigatorCanvas`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FloatSpinBox, ProgressBar, PushButton
+from magicgui.widgets import (
+    ComboBox,
+    Container,
+    FloatSpinBox,
+    Label,
+    ProgressBar,
+    PushButton,
+)
 
+from .._imager_channels import CHANNELS, DISPLAYS, display
 from .._model import ScanModel
-from ._views import ImageView
+from ._navigator_canvas import NavigatorCanvas
 
 __all__ = ["Navigator"]
 
+_CHANNEL_TIPS = (
+    "What the navigator shows per scan position: the sum inside the BF disk, the ADF ring, "
+    "a rectangle or a point on the pattern, the total counts, or the centre of mass (x, y, "
+    "magnitude, in pixels from the beam centre)"
+)
+
 
 class Navigator(Container):
-    """The clickable image, "Compute navigator" and progress; channel and radii in :attr:`settings`.
+    """Navigator canvas, pattern buttons, pass and progress; detector controls in ``settings``.
 
     Parameters
     ----------
     model : ScanModel
         Holds the detector; the controls edit it.
     on_click : callable
-        Called with ``(row, col)`` when the image is clicked.
+        Called with ``(row, col)`` when the scan position is moved on the navigator.
     on_compute : callable
-        Called when the user asks for the navigator pass.
+        Called when the navigator needs a pass.
+    viewer : napari.components.ViewerModel, optional
+        The main viewer (for drag-and-drop on the canvas).
+    on_pattern : callable, optional
+        ``on_pattern(kind, region)``: show the ``"mean"``/``"max"`` pattern of a region mask of
+        the scan (``None``: the whole scan).
+    on_add : callable, optional
+        Add the navigator image to the main viewer as a layer.
     """
 
     def __init__(
@@ -38,45 +62,96 @@ class Navigator(Container):
         model: ScanModel,
         on_click: Callable[[int, int], None],
         on_compute: Callable[[], object],
+        viewer: Any = None,
+        on_pattern: Callable[[str, np.ndarray | None], object] | None = None,
+        on_add: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(labels=True)
         self.model: ScanModel = model
         self._syncing: bool = False
-        self.channel = ComboBox(label="navigator", choices=["bf", "adf", "total"], value="bf")
-        self.bf_radius = FloatSpinBox(label="BF radius", min=0, max=1e6, value=10.0)
-        self.adf_inner = FloatSpinBox(label="ADF inner", min=0, max=1e6, value=20.0)
-        self.adf_outer = FloatSpinBox(label="ADF outer", min=0, max=1e6, value=60.0)
+        self.on_compute: Callable[[], object] = on_compute
+        self.on_pattern = on_pattern or (lambda kind, region: None)
+        self.channel = ComboBox(label="navigator", choices=list(CHANNELS), value="bf")
+        self.display = ComboBox(label="display", choices=list(DISPLAYS), value="linear")
+        self.bf_radius = FloatSpinBox(label="BF radius", min=0, max=1e6, value=10.0, step=1)
+        self.adf_inner = FloatSpinBox(label="ADF inner", min=0, max=1e6, value=20.0, step=1)
+        self.adf_outer = FloatSpinBox(label="ADF outer", min=0, max=1e6, value=60.0, step=1)
+        self.centre_y = FloatSpinBox(label="centre y", min=-1e6, max=1e6, value=0, step=0.5)
+        self.centre_x = FloatSpinBox(label="centre x", min=-1e6, max=1e6, value=0, step=0.5)
+        self.calibrated = Label(label="calibrated", value="")
+        self.beam_button = PushButton(text="Use as beam centre")
         self.compute_button = PushButton(text="Compute navigator")
         self.progress = ProgressBar(label="", min=0, max=1, value=0)
-        self.channel.tooltip = (
-            "What the navigator image shows per scan position: bright field (bf, the central "
-            "disk), annular dark field (adf, the ring) or the total counts"
+        self.mean_button = PushButton(text="Mean pattern")
+        self.max_button = PushButton(text="Max pattern")
+        self.add_button = PushButton(text="Add as layer")
+        self.channel.tooltip = _CHANNEL_TIPS
+        self.display.tooltip = "Navigator display: linear, log (log1p) or square root"
+        self.bf_radius.tooltip = (
+            "Radius of the bright-field disk, in pattern pixels (whole one-pixel rings: "
+            "a pixel at distance d is inside when floor(d) < radius)"
         )
-        self.bf_radius.tooltip = "Radius of the bright-field disk, in pattern pixels"
         self.adf_inner.tooltip = "Inner radius of the dark-field ring, in pattern pixels"
         self.adf_outer.tooltip = "Outer radius of the dark-field ring, in pattern pixels"
+        self.centre_y.tooltip = "Row of the disk / ring centre on the pattern (pixels)"
+        self.centre_x.tooltip = "Column of the disk / ring centre on the pattern (pixels)"
+        self.calibrated.tooltip = "The radii and centre in the pattern's calibrated unit"
+        self.beam_button.tooltip = (
+            "Make the disk centre the beam centre: one new pass, after which every radius "
+            "about it is instant again"
+        )
         self.compute_button.tooltip = (
-            "Read every frame once in the background and compute the navigator image and the "
-            "per-frame trace (needed for hysteresis suggestions)"
+            "Read every frame once in the background: afterwards any BF/ADF radius, the total "
+            "and the centre of mass show at once (rectangles, points and off-centre disks read "
+            "the frames again)"
         )
         self.progress.tooltip = "Frames read by the navigator pass"
-        for spin in (self.bf_radius, self.adf_inner, self.adf_outer):
-            spin.native.setKeyboardTracking(False)
-            spin.changed.connect(self._radii_changed)
-        self.channel.changed.connect(self._channel_changed)
-        self.compute_button.clicked.connect(on_compute)
-        self.image = ImageView(on_click=on_click)
-        self.image.setToolTip("Virtual image of the scan; click a position to show its pattern")
-        self.extend([self.compute_button, self.progress])
-        self.native.layout().insertWidget(0, self.image)
-        #: Channel and detector radii, bound here, placed by the widget (below the trace).
-        self.settings = Container(
-            widgets=[self.channel, self.bf_radius, self.adf_inner, self.adf_outer]
+        self.mean_button.tooltip = (
+            "Mean pattern of the region drawn on the navigator (its 'region' layer), or of "
+            "the whole scan, as a layer of the main viewer"
         )
-        self.on_compute: Callable[[], object] = on_compute
+        self.max_button.tooltip = "Maximum pattern of the region or of the whole scan, as a layer"
+        self.add_button.tooltip = (
+            "Add the navigator image to the main viewer as its own layer, with the scan's "
+            "calibration (save it with File > Save Selected Layers)"
+        )
+        self.calibrated.native.setWordWrap(True)  # long text must not widen the dock
+        for spin in (self.bf_radius, self.adf_inner, self.adf_outer, self.centre_y, self.centre_x):
+            spin.native.setKeyboardTracking(False)
+            spin.changed.connect(self._detector_changed)
+        self.channel.changed.connect(self._channel_changed)
+        self.display.changed.connect(self._display_changed)
+        self.beam_button.clicked.connect(self._use_as_beam_centre)
+        self.compute_button.clicked.connect(on_compute)
+        self.mean_button.clicked.connect(lambda: self.on_pattern("mean", self.region()))
+        self.max_button.clicked.connect(lambda: self.on_pattern("max", self.region()))
+        if on_add is not None:
+            self.add_button.clicked.connect(on_add)
+        self.canvas = NavigatorCanvas(viewer, on_click, self._region_changed)
+        self.canvas.setToolTip(
+            "Virtual image of the scan (a napari canvas: zoom, contrast, colormap). Press or "
+            "drag to move the scan position, arrow keys step it; draw a rectangle on the "
+            "'region' layer for its mean pattern"
+        )
+        self.hint = Label(value="")
+        self.hint.native.setWordWrap(True)
+        buttons = Container(widgets=[self.mean_button, self.max_button, self.add_button],
+                            layout="horizontal", labels=False)  # fmt: skip
+        self.extend([self.hint, buttons, self.compute_button, self.progress])
+        self.native.layout().insertWidget(0, self.canvas)
+        #: Channel, display and detector controls, bound here, placed by the widget.
+        self.settings = Container(
+            widgets=[
+                self.channel, self.display, self.bf_radius, self.adf_inner, self.adf_outer,
+                self.centre_y, self.centre_x, self.calibrated, self.beam_button,
+            ]
+        )  # fmt: skip
+        self.image: np.ndarray | None = None  # the navigator image as shown (after display)
         model.events.params.connect(self.sync)
+        model.events.values.connect(self._sync_centre)
         self.sync()
 
+    # -- model -> controls ------------------------------------------------------------------------
     def sync(self) -> None:
         """Show the model's detector."""
         self._syncing = True
@@ -84,30 +159,94 @@ class Navigator(Container):
             bf, inner, outer = self.model.radii
             self.bf_radius.value, self.adf_inner.value, self.adf_outer.value = bf, inner, outer
             self.channel.value = self.model.channel
+            self.display.value = self.model.detector_state.display
         finally:
             self._syncing = False
+        self._sync_centre()
 
-    def _radii_changed(self, _value: object = None) -> None:
+    def _centre(self) -> tuple[float, float] | None:
+        values = self.model.values()
+        if values is None:
+            return None
+        state = self.model.detector_state
+        return state.centre if state.centre is not None else values.beam_centre()
+
+    def _sync_centre(self) -> None:
+        centre = self._centre()
+        self._syncing = True
+        try:
+            if centre is not None:
+                self.centre_y.value, self.centre_x.value = centre
+        finally:
+            self._syncing = False
+        self._show_calibrated(centre)
+
+    def _show_calibrated(self, centre: tuple[float, float] | None) -> None:
+        scale, unit = self.model.signal_scale, self.model.signal_unit
+        if not scale or unit == "pixel":
+            self.calibrated.value = "(pattern not calibrated)"
+            return
+        bf, inner, outer = (r * scale for r in self.model.radii)
+        text = f"BF {bf:.4g}, ADF {inner:.4g}-{outer:.4g} {unit}"
+        if centre is not None:
+            text += f"; centre ({centre[0] * scale:.4g}, {centre[1] * scale:.4g})"
+        self.calibrated.value = text
+
+    # -- controls -> model ------------------------------------------------------------------------
+    def _detector_changed(self, _value: object = None) -> None:
         if self._syncing:
             return
         radii = (self.bf_radius.value, self.adf_inner.value, self.adf_outer.value)
+        changes: dict[str, Any] = {}
         if radii != self.model.radii:
-            self.model.set_detector(radii=radii)
-            if self.model.detector() is not None:
+            changes["radii"] = radii
+        centre = (self.centre_y.value, self.centre_x.value)
+        current = self._centre()
+        if current is not None and not np.allclose(centre, current):
+            changes["centre"] = centre
+        if changes:
+            self.model.set_detector(**changes)
+            if self.model.pass_needed:
                 self.on_compute()
 
     def _channel_changed(self, value: str) -> None:
         if not self._syncing:
             self.model.set_detector(channel=value)
+            if self.model.pass_needed:
+                self.on_compute()
 
+    def _display_changed(self, value: str) -> None:
+        if not self._syncing:
+            self.model.set_detector(display=value)
+
+    def _use_as_beam_centre(self) -> None:
+        centre = self._centre()
+        if centre is not None:
+            self.model.set_beam_centre(centre)
+            self.on_compute()
+
+    def region(self) -> np.ndarray | None:
+        """The region drawn on the navigator, as a mask of the scan (``None``: none)."""
+        return self.canvas.region_mask()
+
+    def _region_changed(self, mask: np.ndarray | None) -> None:
+        if mask is not None:
+            self.on_pattern("mean", mask)
+
+    # -- display --------------------------------------------------------------------------------
     def show(self, image: np.ndarray | None, hint: str = "") -> None:
         """Show ``image`` (``None``: show ``hint`` instead)."""
-        self.image.set_hint(hint)
-        self.image.set_image(image)
+        self.hint.value = hint if image is None else ""
+        if image is not None:
+            image = display(image, self.model.detector_state.display)
+        self.image = image
+        m = self.model
+        step = m.scan_step if m.scan_step > 0 else 1.0
+        self.canvas.show(image, (step, step), m.scan_unit if m.scan_step > 0 else "pixel")
 
     def set_marker(self, marker: tuple[int, int] | None) -> None:
         """Mark the scan position on screen."""
-        self.image.set_marker(marker)
+        self.canvas.set_marker(marker)
 
     def set_progress(self, done: int, total: int) -> None:
         """Frames done by the navigator pass."""

@@ -19,6 +19,7 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container
 from napari.layers import Image
 from napari.qt.threading import thread_worker
+from napari.utils import progress
 from qtpy.QtCore import QSize, Qt
 from qtpy.QtWidgets import QFrame, QScrollArea
 
@@ -26,6 +27,7 @@ from .._model import Reslice, ScanModel
 from .._record import record_of
 from .._series import Series
 from .._suggest import Suggestion
+from ._detector_shapes import DetectorShapes
 from ._layers import layer_kwargs
 from ._navigator import Navigator
 from ._scan_controls import ScanControls
@@ -93,7 +95,13 @@ class ScanWidget(Container):
         self.layer = ComboBox(label="Layer", choices=self._layer_choices)
         self.layer.tooltip = "The TVIPS recording (image layer) this panel works on"
         self.controls = ScanControls(self.model, on_refresh=self.refresh)
-        self.navigator = Navigator(self.model, self.on_navigator_click, self.compute_navigator)
+        self.navigator = Navigator(
+            self.model, self.on_navigator_click, self.compute_navigator, viewer=self.viewer,
+            on_pattern=self.show_pattern, on_add=self.add_navigator_layer,
+        )  # fmt: skip
+        self.detector_shapes = DetectorShapes(self.viewer, self.model, self.compute_navigator)
+        self._pattern_worker: Any = None
+        self._progress: progress | None = None
         self.trace = TracePanel(self.model, on_select=self.on_trace_click)
         top = Container(widgets=[self.layer], labels=True)
         self.body = Container(
@@ -119,7 +127,7 @@ class ScanWidget(Container):
         m = self.model
         m.events.resliced.connect(self._apply)
         m.events.values.connect(self._redraw_soon)
-        m.events.progress.connect(self.navigator.set_progress)
+        m.events.progress.connect(self._on_progress)
         self.layer.changed.connect(self._on_layer_changed)
         self.viewer.layers.events.inserted.connect(self._reset_layers)
         self.viewer.layers.events.removed.connect(self._reset_layers)
@@ -129,7 +137,7 @@ class ScanWidget(Container):
     def show_navigator(self) -> None:
         """Scroll the dock so the navigator image and the trace are in view."""
         self.scroll.ensureWidgetVisible(self.trace.native, 0, 0)
-        self.scroll.ensureWidgetVisible(self.navigator.image, 0, 0)
+        self.scroll.ensureWidgetVisible(self.navigator.canvas, 0, 0)
 
     # -- layer selection -------------------------------------------------------------------
     def _layer_choices(self, _widget: Any = None) -> list[tuple[str, Image]]:
@@ -147,6 +155,7 @@ class ScanWidget(Container):
 
     def _on_layer_changed(self, layer: Image | None) -> None:
         self._stop_worker()
+        self.detector_shapes.remove()
         self._current = layer
         self.model.select(record_of(layer) if layer is not None else None)
         self._redraw()
@@ -211,6 +220,7 @@ class ScanWidget(Container):
         if self._worker is not None:
             self._worker.quit()
             self._worker = None
+        self._close_progress()
 
     def compute_navigator(self) -> Any:
         """Start (or resume) the background pass over the frames; returns the worker."""
@@ -220,13 +230,31 @@ class ScanWidget(Container):
             return None
         worker = thread_worker(self.model.iter_pass)()
         worker.yielded.connect(self.model.receive)
-        worker.finished.connect(self._on_finished)
+        # a stopped worker finishes later: only the current one may clear the state
+        worker.finished.connect(lambda: self._on_finished(worker))
         self._worker = worker
+        self._close_progress()
+        self._progress = progress(total=0, desc="TVIPS navigator pass")  # napari's activity
         worker.start()
         return worker
 
-    def _on_finished(self) -> None:
+    def _on_progress(self, done: int, total: int) -> None:
+        self.navigator.set_progress(done, total)
+        bar = self._progress
+        if bar is not None:
+            bar.total, bar.n = total, done
+            bar.refresh()
+
+    def _close_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.close()
+            self._progress = None
+
+    def _on_finished(self, worker: Any = None) -> None:
+        if worker is not None and worker is not self._worker:
+            return
         self._worker = None
+        self._close_progress()
         self._redraw()
 
     # -- drawing ---------------------------------------------------------------------------
@@ -272,6 +300,12 @@ class ScanWidget(Container):
         image = self.navigator_image()
         hint = "" if m.series is None else _HINT_STACK if not m.is_scan else _HINT_PASS
         self.navigator.show(image, hint)
+        layer = self._current
+        if layer is not None and m.is_scan and m.values() is not None:
+            if self.detector_shapes.shapes is None:
+                self.detector_shapes.attach(layer)
+        elif self.detector_shapes.shapes is not None:
+            self.detector_shapes.remove()
         series = m.series
         if series is not None:
             span = m.scan_frames()
@@ -289,7 +323,7 @@ class ScanWidget(Container):
             self.trace.set_current(None)
             return
         self.trace.set_current(int(imap[pos]))
-        image = self.navigator.image.image
+        image = self.navigator.image
         self.navigator.set_marker(pos[-2:] if self.model.is_scan and image is not None else None)
 
     def on_navigator_click(self, row: int, col: int) -> None:
@@ -302,6 +336,66 @@ class ScanWidget(Container):
         for axis, index in zip(axes[-2:], (row, col), strict=True):
             i = axis - offset
             self.viewer.dims.set_point(axis, layer.translate[i] + index * layer.scale[i])
+
+    # -- patterns and export -----------------------------------------------------------------
+    def _scan_frames(self, region: np.ndarray | None) -> np.ndarray | None:
+        """Frames of the scan on screen inside ``region`` (a mask of the scan's last 2 axes)."""
+        imap = self.model.index_map
+        if imap is None or not self.model.is_scan:
+            return None
+        pos = self._position()
+        if imap.ndim > 2 and pos:
+            imap = imap[pos[:-2]]
+        return np.unique(imap if region is None else imap[region])
+
+    def show_pattern(self, kind: str, region: np.ndarray | None = None) -> Any:
+        """Show the mean or max pattern of a region of the scan (``None``: all) as a layer.
+
+        Runs in a worker: the scan's kept patterns when it covers the whole recording and the
+        first pass is done, else a pass over the region's frames. Returns the worker.
+        """
+        imager, frames = self.model.imager(), self._scan_frames(region)
+        if imager is None or frames is None or frames.size == 0:
+            return None
+        whole = frames.size == imager.frames.size and imager.complete
+        name = f"{kind} pattern" if region is None else f"{kind} pattern (region)"
+        if self._pattern_worker is not None:
+            self._pattern_worker.quit()
+        worker = thread_worker(imager.iter_pattern)(kind, None if whole else frames)
+        worker.yielded.connect(lambda p: self.navigator.set_progress(*p))
+        worker.returned.connect(lambda pattern: self._pattern_layer(name, pattern))
+        self._pattern_worker = worker
+        worker.start()
+        return worker
+
+    def _pattern_layer(self, name: str, pattern: np.ndarray) -> None:
+        layer = self._current
+        if layer is None:
+            return
+        scale, translate, units = layer.scale[-2:], layer.translate[-2:], layer.units[-2:]
+        if name in self.viewer.layers:
+            existing = self.viewer.layers[name]
+            existing.data = pattern
+            existing.contrast_limits = (float(pattern.min()), float(pattern.max()) or 1.0)
+            return
+        self.viewer.add_image(
+            pattern, name=name, scale=scale, translate=translate, units=units,
+            colormap="magma", blending="additive",
+        )  # fmt: skip
+
+    def add_navigator_layer(self) -> Any:
+        """Add the navigator image to the main viewer as a layer (scan step and unit as scale)."""
+        image = self.navigator.image
+        if image is None:
+            return None
+        m = self.model
+        step = m.scan_step if m.scan_step > 0 else 1.0
+        unit = m.scan_unit if m.scan_step > 0 else "pixel"
+        return self.viewer.add_image(
+            np.asarray(image, dtype=np.float32), name=f"navigator ({m.channel})",
+            scale=(step, step), units=(unit, unit), axis_labels=("scan_y", "scan_x"),
+            colormap="gray",
+        )  # fmt: skip
 
     def on_trace_click(self, frame: int) -> None:
         """Show the clicked frame: in the stack, or at the scan position showing it (if any)."""
