@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ from typing import Any
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parent))
 
-from bench_read import BENCH_ROOT, _peak, _rss, _warm, generate  # noqa: E402
+from bench_read import BENCH_ROOT, _peak, _rss, _warm, generate, run_child  # noqa: E402
 
 BLOCK = 16 << 20
 
@@ -120,11 +119,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
 def run(spec: dict[str, Any], warm: list[Path]) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter after warming the page cache."""
     _warm(warm)
-    env = dict(os.environ, TZ="UTC", PYTHONWARNINGS="ignore")
-    proc = subprocess.run(
-        [sys.executable, str(HERE), "--measure", json.dumps(spec)],
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
+    result = run_child(HERE, spec)
     out_path = Path(spec["dst"])
     if out_path.is_dir():
         shutil.rmtree(out_path, ignore_errors=True)
@@ -133,10 +128,7 @@ def run(spec: dict[str, Any], warm: list[Path]) -> dict[str, Any]:
             shutil.rmtree(f, ignore_errors=True)
         else:
             f.unlink()
-    if proc.returncode:
-        lines = proc.stderr.strip().splitlines()
-        return {"error": lines[-1] if lines else "failed"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:

@@ -284,13 +284,25 @@ def run(spec: dict[str, Any], paths: list[Path], repeat: int = 1) -> dict[str, A
         data_bytes = spec["n"] * spec["side"] ** 2 * 2
         _prime_memory(3 * data_bytes + (256 << 20))
     _warm(paths)
-    env = dict(os.environ, TZ="UTC", PYTHONWARNINGS="ignore")
+    return run_child(HERE, spec)
+
+
+def run_child(
+    script: Path, spec: dict[str, Any], env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run ``script --measure SPEC`` in a fresh interpreter; its last stdout line (JSON) back.
+
+    A failed child gives ``{"error": <its last stderr line>}``. Benchmarks measure in a fresh
+    process so that peak memory and imports are their own.
+    """
+    env = dict(os.environ, TZ="UTC", PYTHONWARNINGS="ignore", **(env or {}))
     proc = subprocess.run(
-        [sys.executable, str(HERE), "--measure", json.dumps(spec)],
+        [sys.executable, str(script), "--measure", json.dumps(spec)],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     if proc.returncode:
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
+        lines = proc.stderr.strip().splitlines()
+        return {"error": lines[-1] if lines else "failed"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

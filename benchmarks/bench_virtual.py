@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -108,14 +107,7 @@ def run(spec: dict[str, Any], paths: list[Path]) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter after warming the page cache."""
     if paths:
         bench_read._warm(paths)
-    env = dict(os.environ, PYTHONWARNINGS="ignore", **spec.pop("env", {}))
-    proc = subprocess.run(
-        [sys.executable, str(HERE), "--measure", json.dumps(spec)],
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
-    if proc.returncode:
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return bench_read.run_child(HERE, spec, spec.pop("env", {}))
 
 
 _t, _m = bench_read._fmt_t, bench_read._fmt_m
