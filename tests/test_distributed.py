@@ -57,7 +57,7 @@ def test_zspy_export_on_the_cluster_gives_the_same_store(client, tmp_path: Path)
                chunk_bytes=4 * 128, **args)  # fmt: skip
     assert sum(client.run(_executed).values()) >= before + 20  # 20 chunks, written by workers
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("napari_tvips._zspy._active_client", lambda: None)
+        mp.setattr("napari_tvips._zspy.active_client", lambda: None)
         nt.convert(tmp_path / "cl_000.tvips", tmp_path / "local.zspy", show_progressbar=False,
                    chunk_bytes=4 * 128, **args)  # fmt: skip
     a = zarr.open(str(tmp_path / "cluster.zspy"), mode="r")

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ._cluster import active_client
 from ._errors import TvipsError
 from ._kernels import BlockStats, acc_dtype, engine_name, label_sums, pattern_stats
 from ._series import Series
@@ -192,22 +192,6 @@ def _reduce(frames: np.ndarray, plan: _Plan, engine: str) -> _Result:
 def _reduce_task(series: Series, frames: np.ndarray, plan: _Plan, engine: str) -> _Result:
     """One block on a cluster worker: read the frames and reduce them."""
     return _reduce(series.read_frames(frames), plan, engine)
-
-
-def _active_client(client: Any) -> Any:
-    """The dask.distributed client to use: ``client``, else the active one, else ``None``."""
-    if client is False:
-        return None
-    if client is not None:
-        return client
-    if "distributed" not in sys.modules:  # a client exists only if distributed was imported
-        return None
-    from distributed import default_client
-
-    try:
-        return default_client()
-    except ValueError:
-        return None
 
 
 # -- the imager ---------------------------------------------------------------------------------
@@ -372,7 +356,7 @@ class VirtualImager:
         if total == 0:
             return
         engine = self.engine
-        cluster = _active_client(client)
+        cluster = active_client(client)
         if cluster is not None:
             size = max(TASK_BYTES // max(self.series.header.frame_bytes, 1), 1)
             yield from self._stream_cluster(cluster, positions, plan, sink, min(size, 65536))

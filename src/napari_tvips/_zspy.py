@@ -24,7 +24,6 @@ under a temporary name and installed atomically.
 from __future__ import annotations
 
 import logging
-import sys
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ._cluster import active_client
 from ._install import installing
 from ._navigator import VirtualBrightField
 from ._source import ExportSource, Key, TileReader, nav_chunks, run_tiles, tile_size, tiles
@@ -193,17 +193,6 @@ class ChunkTask:
         return self.vbf(block)
 
 
-def _active_client() -> Any:
-    if "distributed" not in sys.modules:  # a client exists only once distributed is imported
-        return None
-    from distributed import default_client
-
-    try:
-        return default_client()
-    except ValueError:
-        return None
-
-
 def _run_on_client(
     client: Any, task: ChunkTask, keys: list[Key], progress: Callable[[int], None] | None
 ) -> list[np.ndarray]:
@@ -273,7 +262,7 @@ def write_zspy(
         signal.require_group("learning_results")
         signal.require_group("tmp_parameters")
         task = ChunkTask(source.reader(transform), temp, vbf)
-        client = _active_client() if source.frames is not None else None
+        client = active_client() if source.frames is not None else None
         if client is not None:
             logger.info("writing %d chunks on the dask.distributed cluster", len(keys))
             values = _run_on_client(client, task, keys, progress)
