@@ -3,10 +3,11 @@
 A thin Qt layer over :class:`~napari_tvips._napari._movie_model.MovieModel`: controls set the
 model, and every change puts the model's :class:`~napari_tvips._movie.MovieView` into the
 selected layer in place (new data and scale; no pixels read until shown). The plot
-(:class:`~napari_tvips._napari._views.TraceView`) shows a per-frame field over the source frames
-with a mark at the frame on screen; clicking it moves the slider. Drift estimation and export
-run in ``thread_worker`` s with napari progress; the worker never touches layers (results are
-applied in the main thread). The movie state (settings, drift table) is saved in
+(:class:`~napari_tvips._napari._views.TraceView`) shows a per-frame field of the source frames
+against their recorded time (dropped frames show as jumps) with a mark at the frame on screen;
+clicking it moves the slider to the frame recorded nearest the clicked time. Drift estimation
+and export run in ``thread_worker`` s with napari progress; the worker never touches layers
+(results are applied in the main thread). The movie state (settings, drift table) is saved in
 ``layer.metadata["tvips_movie"]``.
 """
 
@@ -32,6 +33,7 @@ from napari.qt.threading import thread_worker
 
 from .._record import record_of
 from .._series import Series
+from ._movie_clock import attach_clock
 from ._movie_model import MOVIE_METADATA_KEY, MovieModel
 from ._views import TraceView
 
@@ -142,6 +144,7 @@ class MovieWidget(Container):
         self.viewer.layers.events.inserted.connect(self._reset_layers)
         self.viewer.layers.events.removed.connect(self._reset_layers)
         self.viewer.dims.events.current_step.connect(self._update_marker)
+        attach_clock(self.viewer)  # the recorded time in the canvas, next to the slider
         self._on_layer_changed(self.layer.value)
 
     # -- layer selection -------------------------------------------------------------------
@@ -248,7 +251,8 @@ class MovieWidget(Container):
             return
         name = self.field.value
         traces = {name: self._fields[name]} if name in self._fields else {}
-        self.trace.set_traces(traces, self.model.series.n_frames)
+        times = self.model.times()["time"]  # x = recorded time: dropped frames are jumps
+        self.trace.set_traces(traces, self.model.series.n_frames, times=times)
         self._update_marker()
 
     def _update_marker(self, _event: Any = None) -> None:
