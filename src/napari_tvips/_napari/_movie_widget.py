@@ -31,7 +31,7 @@ from magicgui.widgets import (
 from napari.layers import Image
 from napari.qt.threading import thread_worker
 
-from .._record import record_of
+from .._record import KEY, record_of
 from .._series import Series
 from ._movie_clock import attach_clock
 from ._movie_model import MOVIE_METADATA_KEY, MovieModel
@@ -217,10 +217,19 @@ class MovieWidget(Container):
         old_factor = 1.0 if old.get("average", False) else old.get("factor", 1.0)
         layer.data = view
         layer.scale = scale
-        layer.metadata = {
+        meta = {
             **layer.metadata,
             MOVIE_METADATA_KEY: {**m.state(), "base_scale": self._base_scale, "factor": factor},
         }
+        record = record_of(layer)
+        if record is not None:
+            # the record describes what the layer shows: each output frame is the first frame of
+            # its sum (so a saved movie keeps that frame's header: time stamp = start of the sum)
+            meta[KEY] = record.replace(
+                index_map=view.members[:, 0].copy(),
+                signal_scale=None if record.signal_scale is None else (scale[1], scale[2]),
+            )
+        layer.metadata = meta
         ratio = factor / old_factor if old_factor else 1.0
         layer.contrast_limits = [limits[0] * ratio, limits[1] * ratio]
         self.message.value = (
