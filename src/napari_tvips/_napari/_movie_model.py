@@ -22,7 +22,7 @@ from .._movie import MovieSettings, MovieView
 from .._movie_export import export_movie
 from .._series import Series
 from .._time import FrameTimes, frame_times
-from ._movie_time import FrameClock
+from ._movie_time import FrameClock, exact_step
 
 __all__ = ["MOVIE_METADATA_KEY", "MovieModel"]
 
@@ -144,7 +144,7 @@ class MovieModel:
     def time_step(self) -> float:
         """Seconds between output frames (median interval x sum), 0.0 when unknown."""
         rate = self.times()["rate"]
-        return self.sum_frames / rate if rate > 0 else 0.0
+        return exact_step(self.sum_frames / rate) if rate > 0 else 0.0
 
     def fields(self) -> dict[str, np.ndarray]:
         """Per-frame values worth plotting: varying fields, time steps, drift once estimated."""

@@ -12,6 +12,7 @@ instant), so their interval and gaps come from the first :data:`SAMPLE_FRAMES` f
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Sequence
 
@@ -20,7 +21,7 @@ import numpy as np
 from .._series import Series
 from .._time import frame_times, gap_message
 
-__all__ = ["FULL_TABLE_FRAMES", "SAMPLE_FRAMES", "FrameClock", "stack_time_step"]
+__all__ = ["FULL_TABLE_FRAMES", "SAMPLE_FRAMES", "FrameClock", "exact_step", "stack_time_step"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,24 @@ FULL_TABLE_FRAMES = 16384
 SAMPLE_FRAMES = 512
 #: Frame times a :class:`FrameClock` of a long recording keeps.
 _CACHED = 4096
+
+
+#: Time steps are rounded to multiples of 2**-STEP_BITS s (about 1 ns; see :func:`exact_step`).
+STEP_BITS = 30
+
+
+def exact_step(step: float) -> float:
+    """``step`` rounded to a multiple of 2**-30 (about 1 ns), so napari reaches the last frame.
+
+    napari 0.9.2 counts an axis's steps as ``int(stop / step) + 1`` with ``stop = (n - 1) *
+    step``; for a step such as 0.04999999999999999 s (the median of 50 ms frames computed from
+    seconds + milliseconds) that quotient is 10.999... for 12 frames, so the slider and play
+    never reach the last frame (the "skipped" frames of lazy playback). A dyadic step makes the
+    product and the quotient exact.
+    """
+    if not step > 0 or not math.isfinite(step):
+        return step
+    return math.ldexp(max(round(math.ldexp(step, STEP_BITS)), 1), -STEP_BITS)
 
 
 def stack_time_step(series: Series, *, warn: bool = True) -> float:
@@ -52,7 +71,7 @@ def stack_time_step(series: Series, *, warn: bool = True) -> float:
         message = gap_message(name, times)
         if message:
             warnings.warn(message, UserWarning, stacklevel=3)
-    return 1.0 / times["rate"] if times["rate"] > 0 else 0.0
+    return exact_step(1.0 / times["rate"]) if times["rate"] > 0 else 0.0
 
 
 class FrameClock:
