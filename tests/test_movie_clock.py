@@ -119,3 +119,21 @@ def test_plot_x_axis_is_recorded_time_and_clicks_pick_frames(make_napari_viewer,
     widget.sum_frames.value = 4
     qtbot.mouseClick(trace, Qt.MouseButton.LeftButton, pos=QPoint(round(trace._x(13)), 30))
     assert viewer.dims.current_step[0] == 3
+
+
+@pytest.mark.napari
+def test_overlay_of_a_long_recording_reads_no_header_table(
+    make_napari_viewer, tmp_path, monkeypatch
+):
+    from napari_tvips._napari._movie_clock import OVERLAY_KEY
+    from napari_tvips._series import Series
+
+    monkeypatch.setattr(_movie_time, "FULL_TABLE_FRAMES", 8)
+    monkeypatch.setattr(_movie_time, "SAMPLE_FRAMES", 6)
+    monkeypatch.setattr(Series, "frame_headers", lambda self: pytest.fail("read every header"))
+    viewer = make_napari_viewer()
+    viewer.open(str(_movie(tmp_path)), plugin="napari-tvips")
+    overlay = viewer.canvas.overlays[OVERLAY_KEY]
+    for frame in (0, 10, 23):
+        viewer.dims.set_current_step(0, frame)
+        assert overlay.text == f"t = {TIMES_MS[frame] / 1000:.3f} s, frame {frame} (slider {frame})"
