@@ -140,7 +140,7 @@ def viewer_figures(path: Path, n: int, play_seconds: float) -> dict[str, Any]:
             assert drawn[-1][1] == k, "the canvas shows the wrong frame"
         return statistics.median(steps) * 1e3
 
-    player = MoviePlayer(viewer)
+    player = MoviePlayer(viewer, host=viewer.window._qt_window)
 
     def play(layer: object, ours: bool = False) -> dict[str, float]:
         """napari's animation (or ours) for ``play_seconds``: frames drawn per second, skipped."""

@@ -64,6 +64,7 @@ def test_play_every_frame_in_order_and_report_the_rate(make_napari_viewer, qtbot
     viewer.dims.set_current_step(0, 0)
     widget.fps.value = 10  # well within reach of 16 x 16 frames, even on a busy machine
     steps = _play(qtbot, viewer, widget, 2.0)
+    assert widget.player._canvas is not None  # it follows the canvas's paints
     assert len(steps) > 12  # looped at least once
     assert all((b - a) % 12 == 1 for a, b in itertools.pairwise(steps)), steps
     assert 11 in steps  # the last frame is shown

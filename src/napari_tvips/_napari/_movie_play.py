@@ -15,8 +15,10 @@ upload ~80 ms here) are.
 
 :class:`MoviePlayer` is a play control of our own for the "TVIPS movie" widget: a single-shot
 ``QTimer`` in the main thread steps the slider by exactly one frame per tick, and a tick does
-not step until the canvas has drawn the previous frame (it listens to the vispy canvas's draw
-event; without one, it leaves :data:`_PAINT_MS` between steps). When a step (read + draw) takes
+not step until the canvas has painted the previous frame (a Qt event filter on the viewer's
+OpenGL canvas widget, found in the window of the widget that owns the player, sees its paint
+events; napari has no public "frame drawn" signal and warns on its private attributes; without
+a canvas, the player leaves :data:`_PAINT_MS` between steps). When a step (read + draw) takes
 longer than the interval, the movie plays slower instead of skipping, and the rate reached over
 the last ticks is reported through ``on_rate(measured, chosen)``.
 """
@@ -28,7 +30,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from qtpy.QtCore import QObject, Qt, QTimer
+from qtpy.QtCore import QEvent, QObject, Qt, QTimer
+from qtpy.QtOpenGLWidgets import QOpenGLWidget
+from qtpy.QtWidgets import QWidget
 
 __all__ = ["MoviePlayer"]
 
@@ -49,9 +53,16 @@ class MoviePlayer(QObject):
         The viewer whose slider to move.
     on_rate : callable, optional
         Called about once a second while playing with ``(measured_fps, chosen_fps)``.
+    host : QWidget, optional
+        A widget in the viewer's window (the dock widget), to find the canvas by.
     """
 
-    def __init__(self, viewer: Any, on_rate: Callable[[float, float], None] | None = None) -> None:
+    def __init__(
+        self,
+        viewer: Any,
+        on_rate: Callable[[float, float], None] | None = None,
+        host: QWidget | None = None,
+    ) -> None:
         super().__init__()
         self.viewer: Any = viewer
         self.on_rate: Callable[[float, float], None] | None = on_rate
@@ -67,12 +78,23 @@ class MoviePlayer(QObject):
         self._reported = 0.0
         self._drawn = True
         self._stepped = 0.0
-        self._draw_event, self._canvas = _draw_event(viewer)
-        if self._draw_event is not None:
-            self._draw_event.connect(self._on_draw)
+        self._host = host
+        self._canvas: QWidget | None = None
 
-    def _on_draw(self, _event: Any = None) -> None:
-        self._drawn = True
+    def _find_canvas(self) -> None:
+        """Follow the paint events of the largest visible OpenGL widget of the host's window."""
+        if self._canvas is not None or self._host is None:
+            return
+        found = [w for w in self._host.window().findChildren(QOpenGLWidget) if w.isVisible()]
+        if found:
+            self._canvas = max(found, key=lambda w: w.width() * w.height())
+            self._canvas.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Note that the canvas paints (the frame on screen is the one last stepped to)."""
+        if watched is self._canvas and event.type() == QEvent.Type.Paint:
+            self._drawn = True
+        return False
 
     @property
     def playing(self) -> bool:
@@ -86,6 +108,8 @@ class MoviePlayer(QObject):
         self.fps, self.axis, self.shown = float(fps), int(axis), 0
         self._stamps.clear()
         self._due = self._reported = time.perf_counter()
+        self._find_canvas()
+        self._drawn = True
         self._timer.start(0)
 
     def stop(self) -> None:
@@ -103,7 +127,7 @@ class MoviePlayer(QObject):
     def _tick(self) -> None:
         if not self.playing:
             return
-        if self._draw_event is not None and not self._drawn and self._canvas.isVisible():
+        if self._canvas is not None and not self._drawn and self._canvas.isVisible():
             waited = (time.perf_counter() - self._stepped) * 1000
             if waited < _DRAW_WAIT_MS:  # the last frame is not on screen yet
                 self._timer.start(1)
@@ -126,18 +150,4 @@ class MoviePlayer(QObject):
             self._reported = now
             self.on_rate(self.measured(), self.fps)
         wait = round((self._due - time.perf_counter()) * 1000)
-        self._timer.start(max(wait, 0 if self._draw_event is not None else _PAINT_MS))
-
-
-def _draw_event(viewer: Any) -> tuple[Any, Any]:
-    """The vispy canvas's draw event and Qt widget of a napari viewer, or ``(None, None)``.
-
-    napari has no public "frame drawn" signal; this reaches the vispy ``SceneCanvas`` through
-    the window's private ``_qt_viewer`` (napari 0.5 - 0.9) and degrades to ``(None, None)``.
-    A hidden canvas never draws, so the player only waits for draws while it is visible.
-    """
-    try:
-        scene = viewer.window._qt_viewer.canvas._scene_canvas
-        return scene.events.draw, scene.native
-    except AttributeError:
-        return None, None
+        self._timer.start(max(wait, 0 if self._canvas is not None else _PAINT_MS))

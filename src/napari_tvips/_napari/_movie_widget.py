@@ -149,7 +149,7 @@ class MovieWidget(Container):
         self.totals_button.clicked.connect(self.compute_totals)
         self.clear_drift_button.clicked.connect(self.clear_drift)
         self.export_button.clicked.connect(self.export)
-        self.player = MoviePlayer(self.viewer, on_rate=self._on_rate)
+        self.player = MoviePlayer(self.viewer, on_rate=self._on_rate, host=self.native)
         self.play_button.clicked.connect(self.toggle_play)
         self.viewer.layers.events.inserted.connect(self._reset_layers)
         self.viewer.layers.events.removed.connect(self._reset_layers)
