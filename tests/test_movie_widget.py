@@ -75,7 +75,11 @@ def test_widget_sum_drift_export(make_napari_viewer, qtbot, movie_path, tmp_path
     # clicking source frame 9 on the plot shows the sum holding it
     widget.on_trace_click(9)
     assert viewer.dims.current_step[0] == 2
-    assert widget.now.value == "t = 0.095 s, frame 8-11"  # recorded time (10 ms frames)
+    assert widget.now.value == "t = 0.080 s, frames 8-11"  # recorded start of the sum
+    # the canvas shows the same time next to the slider
+    from napari_tvips._napari._movie_clock import OVERLAY_KEY
+
+    assert viewer.canvas.overlays[OVERLAY_KEY].text == f"{widget.now.value} (slider 2)"
 
     assert widget.correct_drift() is not None
     _wait(qtbot, widget)

@@ -18,6 +18,7 @@ from .._metadata import FrameHeaders, build_metadata, frame_times, signal_units
 from .._record import KEY, LayoutSource, TvipsRecord
 from .._scan import ScanLayout
 from .._series import Series
+from ._movie_clock import attach_to_current_viewer
 from ._movie_time import stack_time_step
 
 __all__ = ["contrast_limits", "layer_data_tuple", "layer_kwargs", "tvips_record"]
@@ -154,6 +155,7 @@ def layer_kwargs(
         step = stack_time_step(series) if "timestamp" in first else 0.0
         if step > 0:
             nav_scale, nav_units, nav_labels = [step], ["s"], ["time"]
+            attach_to_current_viewer()  # the recorded time of the frame on screen
         else:
             nav_scale, nav_units, nav_labels = [1.0], ["pixel"], ["frame"]
     else:

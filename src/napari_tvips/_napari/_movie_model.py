@@ -22,6 +22,7 @@ from .._movie import MovieSettings, MovieView
 from .._movie_export import export_movie
 from .._series import Series
 from .._time import FrameTimes, frame_times
+from ._movie_time import FrameClock, exact_step
 
 __all__ = ["MOVIE_METADATA_KEY", "MovieModel"]
 
@@ -57,6 +58,7 @@ class MovieModel:
         self.subpixel: bool = True
         self.totals: np.ndarray | None = None
         self._times: FrameTimes | None = None
+        self._clock: FrameClock | None = None
         if state:
             self.first = int(state.get("first", self.first))
             self.last = int(state.get("last", self.last))
@@ -142,7 +144,7 @@ class MovieModel:
     def time_step(self) -> float:
         """Seconds between output frames (median interval x sum), 0.0 when unknown."""
         rate = self.times()["rate"]
-        return self.sum_frames / rate if rate > 0 else 0.0
+        return exact_step(self.sum_frames / rate) if rate > 0 else 0.0
 
     def fields(self) -> dict[str, np.ndarray]:
         """Per-frame values worth plotting: varying fields, time steps, drift once estimated."""
@@ -169,12 +171,15 @@ class MovieModel:
         return int(np.argmin(np.abs(centres - source_frame)))
 
     def describe(self, output_index: int) -> str:
-        """The recorded time and source frames of output frame ``output_index``."""
+        """The recorded time (of a sum's first frame) and source frames of ``output_index``.
+
+        The same text as the canvas's time overlay (:mod:`._movie_clock`).
+        """
         members = self.view().members
         group = members[min(max(output_index, 0), members.shape[0] - 1)]
-        t = float(self.times()["time"][group].mean())
-        frames = str(group[0]) if group.size == 1 else f"{group[0]}-{group[-1]}"
-        return f"t = {t:.3f} s, frame {frames}"
+        if self._clock is None:
+            self._clock = FrameClock(self.series)
+        return self._clock.describe(group)
 
     def source_frame(self, output_index: int) -> int:
         """The first source frame of output frame ``output_index``."""

@@ -3,10 +3,11 @@
 A thin Qt layer over :class:`~napari_tvips._napari._movie_model.MovieModel`: controls set the
 model, and every change puts the model's :class:`~napari_tvips._movie.MovieView` into the
 selected layer in place (new data and scale; no pixels read until shown). The plot
-(:class:`~napari_tvips._napari._views.TraceView`) shows a per-frame field over the source frames
-with a mark at the frame on screen; clicking it moves the slider. Drift estimation and export
-run in ``thread_worker`` s with napari progress; the worker never touches layers (results are
-applied in the main thread). The movie state (settings, drift table) is saved in
+(:class:`~napari_tvips._napari._views.TraceView`) shows a per-frame field of the source frames
+against their recorded time (dropped frames show as jumps) with a mark at the frame on screen;
+clicking it moves the slider to the frame recorded nearest the clicked time. Drift estimation
+and export run in ``thread_worker`` s with napari progress; the worker never touches layers
+(results are applied in the main thread). The movie state (settings, drift table) is saved in
 ``layer.metadata["tvips_movie"]``.
 """
 
@@ -22,6 +23,7 @@ from magicgui.widgets import (
     ComboBox,
     Container,
     FileEdit,
+    FloatSpinBox,
     Label,
     ProgressBar,
     PushButton,
@@ -30,9 +32,12 @@ from magicgui.widgets import (
 from napari.layers import Image
 from napari.qt.threading import thread_worker
 
-from .._record import record_of
+from .._movie import MovieView
+from .._record import KEY, record_of
 from .._series import Series
+from ._movie_clock import attach_clock
 from ._movie_model import MOVIE_METADATA_KEY, MovieModel
+from ._movie_play import MoviePlayer
 from ._views import TraceView
 
 __all__ = ["MovieWidget"]
@@ -94,6 +99,9 @@ class MovieWidget(Container):
         self.export_path = FileEdit(label="export to", mode="w", filter="*.tif *.tiff *.mp4")
         self.timestamp = CheckBox(text="time stamp and scale bar (MP4)", value=True)
         self.export_button = PushButton(text="Export range")
+        self.fps = FloatSpinBox(label="play at (frames/s)", min=0.1, max=1000, step=1, value=20)
+        self.play_button = PushButton(text="Play every frame")
+        self.play_status = Label(label="", value="")
         self.progress = ProgressBar(label="", min=0, max=1, value=0)
         self.message = Label(label="", value="")
         self.now = Label(label="shown", value="")
@@ -113,6 +121,8 @@ class MovieWidget(Container):
                     labels=False,
                 ),
                 self.pick_bad,
+                Container(widgets=[self.fps, self.play_button], layout="horizontal", labels=True),
+                self.play_status,
                 self.totals_button,
                 Container(
                     widgets=[self.drift_button, self.clear_drift_button],
@@ -139,9 +149,12 @@ class MovieWidget(Container):
         self.totals_button.clicked.connect(self.compute_totals)
         self.clear_drift_button.clicked.connect(self.clear_drift)
         self.export_button.clicked.connect(self.export)
+        self.player = MoviePlayer(self.viewer, on_rate=self._on_rate, host=self.native)
+        self.play_button.clicked.connect(self.toggle_play)
         self.viewer.layers.events.inserted.connect(self._reset_layers)
         self.viewer.layers.events.removed.connect(self._reset_layers)
         self.viewer.dims.events.current_step.connect(self._update_marker)
+        attach_clock(self.viewer)  # the recorded time in the canvas, next to the slider
         self._on_layer_changed(self.layer.value)
 
     # -- layer selection -------------------------------------------------------------------
@@ -181,6 +194,9 @@ class MovieWidget(Container):
         finally:
             for w in widgets:
                 w.changed.unblock()
+        rate = self.model.times()["rate"]
+        if rate > 0:
+            self.fps.value = min(max(round(rate, 2), self.fps.min), self.fps.max)
         self._refresh_fields()
 
     # -- settings -> layer -----------------------------------------------------------------
@@ -214,10 +230,19 @@ class MovieWidget(Container):
         old_factor = 1.0 if old.get("average", False) else old.get("factor", 1.0)
         layer.data = view
         layer.scale = scale
-        layer.metadata = {
+        meta = {
             **layer.metadata,
             MOVIE_METADATA_KEY: {**m.state(), "base_scale": self._base_scale, "factor": factor},
         }
+        record = record_of(layer)
+        if record is not None:
+            # the record describes what the layer shows: each output frame is the first frame of
+            # its sum (so a saved movie keeps that frame's header: time stamp = start of the sum)
+            meta[KEY] = record.replace(
+                index_map=view.members[:, 0].copy(),
+                signal_scale=None if record.signal_scale is None else (scale[1], scale[2]),
+            )
+        layer.metadata = meta
         ratio = factor / old_factor if old_factor else 1.0
         layer.contrast_limits = [limits[0] * ratio, limits[1] * ratio]
         self.message.value = (
@@ -248,7 +273,8 @@ class MovieWidget(Container):
             return
         name = self.field.value
         traces = {name: self._fields[name]} if name in self._fields else {}
-        self.trace.set_traces(traces, self.model.series.n_frames)
+        times = self.model.times()["time"]  # x = recorded time: dropped frames are jumps
+        self.trace.set_traces(traces, self.model.series.n_frames, times=times)
         self._update_marker()
 
     def _update_marker(self, _event: Any = None) -> None:
@@ -287,6 +313,32 @@ class MovieWidget(Container):
             return
         offset = self.viewer.dims.ndim - layer.ndim
         self.viewer.dims.set_current_step(offset, m.output_index(frame))
+
+    # -- playback --------------------------------------------------------------------------
+    def toggle_play(self) -> None:
+        """Play the movie (every frame, in order, at "play at" frames/s at most), or stop."""
+        if self.player.playing:
+            self.player.stop()
+            self.play_button.text = "Play every frame"
+            return
+        layer = self._current
+        if layer is None or self.model is None:
+            return
+        if not isinstance(layer.data, MovieView):  # read the next frames ahead in a thread
+            self._apply_or_report()
+        self.viewer.layers.selection.active = layer
+        self.player.play(self.fps.value, axis=self.viewer.dims.ndim - layer.ndim)
+        self.play_button.text = "Stop"
+        self.play_status.value = f"Playing at up to {self.fps.value:g} frames/s"
+
+    def _on_rate(self, measured: float, chosen: float) -> None:
+        if measured < 0.9 * chosen:
+            self.play_status.value = (
+                f"Cannot keep {chosen:g} frames/s: showing every frame at {measured:.1f} "
+                "frames/s (reading and drawing a frame takes longer)"
+            )
+        else:
+            self.play_status.value = f"Playing at {measured:.1f} of {chosen:g} frames/s"
 
     # -- bad frames ------------------------------------------------------------------------
     def mark_bad(self) -> None:

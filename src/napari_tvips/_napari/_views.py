@@ -125,7 +125,9 @@ class TraceView(QWidget):
     """Per-frame curves, one named row each, over a frame (or time) axis; clicks report a frame.
 
     Marks are vertical lines at frames (scan start and end); ``current`` is the frame on screen
-    (a solid line) and ``selected`` the last clicked frame (a dotted line).
+    (a solid line) and ``selected`` the last clicked frame (a dotted line). With per-frame
+    ``times`` (seconds) the x axis is the recorded time, so dropped frames show as jumps; marks,
+    curves and clicks still speak in frames.
     """
 
     _AXIS = 18  # pixels under the rows for the frame axis
@@ -140,6 +142,7 @@ class TraceView(QWidget):
         self.selected: int | None = None
         self.n_frames: int = 0
         self.frame_time: float | None = None
+        self.times: np.ndarray | None = None
         self.setMinimumSize(160, 90)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
@@ -148,13 +151,23 @@ class TraceView(QWidget):
         return QSize(240, self._AXIS + 26 * max(len(self.traces), 3))
 
     def set_traces(
-        self, traces: Mapping[str, np.ndarray], n_frames: int, frame_time: float | None = None
+        self,
+        traces: Mapping[str, np.ndarray],
+        n_frames: int,
+        frame_time: float | None = None,
+        times: np.ndarray | None = None,
     ) -> None:
-        """Curves by name (NaN gaps are skipped) over ``n_frames`` frames of ``frame_time`` s."""
+        """Curves by name (NaN gaps are skipped) over ``n_frames`` frames of ``frame_time`` s.
+
+        ``times`` (one per frame, seconds) puts the frames at their recorded times instead.
+        """
         rows = len(self.traces)
         self.traces = {k: np.asarray(v, dtype=np.float64) for k, v in traces.items()}
         self.n_frames = int(n_frames)
         self.frame_time = frame_time
+        t = None if times is None else np.asarray(times, dtype=np.float64)
+        usable = t is not None and t.size == self.n_frames and np.ptp(t) > 0
+        self.times = t if usable else None
         if len(self.traces) != rows:
             self.updateGeometry()
         self.update()
@@ -170,9 +183,17 @@ class TraceView(QWidget):
             self.current = frame
             self.update()
 
+    def _fraction(self, frame: float) -> float:
+        """Where ``frame`` sits along the x axis, from 0 to 1."""
+        if self.times is None:
+            return frame / max(self.n_frames - 1, 1)
+        t = self.times
+        i = min(max(round(frame), 0), t.size - 1)
+        return float((t[i] - t.min()) / np.ptp(t))
+
     def _x(self, frame: float) -> float:
         width = max(self.width() - self._LEFT - 4, 1)
-        return self._LEFT + frame / max(self.n_frames - 1, 1) * width
+        return self._LEFT + self._fraction(frame) * width
 
     def _curve(self, values: np.ndarray, top: float, height: float) -> QPolygonF | None:
         n = values.size
@@ -199,6 +220,20 @@ class TraceView(QWidget):
                 break
         return list(range(0, n + 1, max(int(step), 1)))
 
+    def _axis(self) -> tuple[str, list[tuple[float, str]]]:
+        """The x axis's name and its ticks as ``(x, label)``."""
+        if self.times is None:
+            ticks = self._ticks()
+            if self.frame_time is None:
+                return "frame", [(self._x(t), f"{t}") for t in ticks]
+            return "time", [(self._x(t), f"{t * self.frame_time:.3g} s") for t in ticks]
+        lo, span = float(self.times.min()), float(np.ptp(self.times))
+        step = 10 ** math.floor(math.log10(span / 4))
+        step *= next(m for m in (1, 2, 5, 10) if span / 4 <= m * step)
+        width = max(self.width() - self._LEFT - 4, 1)
+        values = np.arange(math.ceil(lo / step), math.floor((lo + span) / step) + 1) * step
+        return "time", [(self._LEFT + (v - lo) / span * width, f"{v:.3g} s") for v in values]
+
     def paintEvent(self, event: QPaintEvent) -> None:
         """Draw the rows, the frame axis, the marks and the current frame."""
         painter = QPainter(self)
@@ -224,13 +259,11 @@ class TraceView(QWidget):
         painter.setPen(QPen(QColor("#a0a0a0"), 1))
         painter.drawLine(QPointF(self._LEFT, axis_y), QPointF(self.width(), axis_y))
         if self.n_frames:
-            for t in self._ticks():
-                x = self._x(t)
+            name, ticks = self._axis()
+            for x, label in ticks:
                 painter.drawLine(QPointF(x, axis_y), QPointF(x, axis_y + 3))
-                label = f"{t}" if self.frame_time is None else f"{t * self.frame_time:.3g} s"
                 painter.drawText(QPointF(x + 2, self.height() - 3), label)
-            painter.drawText(QPointF(2, self.height() - 3), "frame" if self.frame_time is None
-                             else "time")  # fmt: skip
+            painter.drawText(QPointF(2, self.height() - 3), name)
         painter.setPen(QPen(QColor("#ff4040"), 1, Qt.PenStyle.DashLine))
         for frame in self.marks.values():
             x = self._x(frame)
@@ -249,6 +282,9 @@ class TraceView(QWidget):
         """Frame under widget x coordinate ``x``."""
         width = max(self.width() - self._LEFT - 4, 1)
         frac = min(max((x - self._LEFT) / width, 0.0), 1.0)
+        if self.times is not None:  # the frame recorded nearest to the clicked time
+            target = self.times.min() + frac * np.ptp(self.times)
+            return int(np.argmin(np.abs(self.times - target)))
         return round(frac * max(self.n_frames - 1, 0))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
