@@ -9,6 +9,7 @@ few frames used for the contrast limits.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -165,13 +166,18 @@ def layer_kwargs(
         steps = list(np.broadcast_to(np.asarray(scan_step or 1.0, dtype=float), (2,)))
         nav_scale = [1.0] * max(n - 2, 0) + [float(v) for v in steps][-min(n, 2) :]
         nav_units = ["pixel"] * max(n - 2, 0) + [scan_unit if scan_step else "pixel"] * min(n, 2)
+    translate = _translate(series, imap.shape, scan) or [0.0] * (imap.ndim + 2)
+    shown_nav_scale = [
+        reachable_step(size, step, start)
+        for size, step, start in zip(imap.shape, nav_scale, translate, strict=False)
+    ]
     kwargs: dict[str, Any] = {
         "name": series.name,
-        "scale": nav_scale + sig_scale,
+        "scale": shown_nav_scale + sig_scale,
         "units": nav_units + sig_units,
         "axis_labels": nav_labels + sig_labels,
         "contrast_limits": list(limits) if limits is not None else list(contrast_limits(data)),
-        "translate": _translate(series, imap.shape, scan) or [0.0] * (imap.ndim + 2),
+        "translate": translate,
         "metadata": {
             KEY: tvips_record(
                 series,
@@ -189,6 +195,25 @@ def layer_kwargs(
         },
     }
     return data, kwargs
+
+
+def reachable_step(n: int, step: float, start: float = 0.0) -> float:
+    """``step``, or the nearest larger float with which napari's slider reaches all ``n`` positions.
+
+    napari 0.9 counts an axis's slider positions as ``int((stop - start) / step) + 1`` with
+    ``stop = start + (n - 1) * step``; for steps that are not exact in binary (0.1 nm, say) the
+    quotient can fall just below ``n - 1`` and the last scan row or column cannot be reached.
+    A step a few units in the last place larger (relative changes of 1e-16, more only when the
+    axis starts far from 0 relative to its step) avoids that.
+    """
+    s = float(step)
+    if n < 2 or not s > 0 or not math.isfinite(s) or not math.isfinite(start):
+        return s
+    for i in range(40):  # relative changes of 2**-52, 2**-51, ... up to about 1e-4
+        candidate = s * (1.0 + math.ldexp(1.0, i - 53)) if i else s
+        if int(((start + (n - 1) * candidate) - start) / candidate) + 1 >= n:
+            return candidate
+    return s
 
 
 def layer_data_tuple(

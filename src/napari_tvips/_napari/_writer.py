@@ -70,6 +70,11 @@ def layer_signal(data: Any, attributes: Mapping[str, Any]) -> dict[str, Any]:
         return list(values) if values is not None and len(values) == ndim else [default] * ndim
 
     scale = [float(s) for s in per_axis("scale", 1.0)]
+    if record is not None and record.scan_step is not None and ndim >= 4:
+        # the layer shows the scan step a few ulps larger (reachable_step); save the exact one
+        for axis, exact in zip((ndim - 4, ndim - 3), record.scan_step, strict=True):
+            if exact > 0 and abs(scale[axis] - exact) <= 1e-12 * exact:
+                scale[axis] = float(exact)
     translate = [float(t) for t in per_axis("translate", 0.0)]
     units = [_units(u) for u in per_axis("units", "")]
     labels = [str(a) for a in per_axis("axis_labels", "")]
