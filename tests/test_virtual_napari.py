@@ -52,21 +52,15 @@ def brute(frames, imap, mask) -> np.ndarray:
 
 
 def mouse(kind: str, position):
-    return read_only_mouse_event(type=kind, position=position, is_dragging=kind == "mouse_move")
+    return read_only_mouse_event(type=kind, position=position, is_dragging=kind != "mouse_press")
 
 
-def drag(layer, start, stop) -> None:
-    """Click to select, then press, move and release, as napari's own shape tests do."""
-    mouse_press_callbacks(layer, read_only_mouse_event(type="mouse_press", position=start))
-    mouse_release_callbacks(layer, read_only_mouse_event(type="mouse_release", position=start))
-    steps = [
-        (mouse_press_callbacks, "mouse_press", start),
-        (mouse_move_callbacks, "mouse_move", start),
-        (mouse_move_callbacks, "mouse_move", stop),
-        (mouse_release_callbacks, "mouse_release", stop),
-    ]
-    for callbacks, kind, at in steps:
-        callbacks(layer, read_only_mouse_event(type=kind, position=at, is_dragging=True))
+def grab(layer, at) -> None:
+    """Click to select, then press (as napari's own shape tests do)."""
+    mouse_press_callbacks(layer, read_only_mouse_event(type="mouse_press", position=at))
+    mouse_release_callbacks(layer, read_only_mouse_event(type="mouse_release", position=at))
+    mouse_press_callbacks(layer, mouse("mouse_press", at))
+    mouse_move_callbacks(layer, mouse("mouse_move", at))
 
 
 def test_detector_shape_drives_the_navigator(scan, qtbot) -> None:
@@ -92,14 +86,24 @@ def test_detector_shape_drives_the_navigator(scan, qtbot) -> None:
     want = brute(frames, imap, disk((cy + 3, cx - 4), 9))
     qtbot.waitUntil(lambda: np.array_equal(canvas.image.data, want), timeout=5000)
     # drag the disk with the mouse in napari's select mode (grabbed off its centre, where
-    # napari's ellipse picking has a fan vertex): a move, applied on release
+    # napari's ellipse picking has a fan vertex): the navigator follows every move, before
+    # the release (a pass restarted per move, throttled, coarse to fine)
     shapes.mode = "select"
-    grab = tuple(shapes.data_to_world(np.add(np.mean(shapes.data[0], axis=0), [2.5, 1.5])))
-    drag(shapes, grab, (grab[0] - 2, grab[1] + 1))
+    at = tuple(shapes.data_to_world(np.add(np.mean(shapes.data[0], axis=0), [2.5, 1.5])))
+    grab(shapes, at)
+    for step, (dy, dx) in enumerate([(-1, 0), (-2, 1)]):
+        mouse_move_callbacks(shapes, mouse("mouse_move", (at[0] + dy, at[1] + dx)))
+        centre_now = (cy + 3 + dy, cx - 4 + dx)
+        assert w.model.detector_state.centre == pytest.approx(centre_now)
+        if step == 0:  # the image on screen stays until the new pass has something
+            assert np.array_equal(canvas.image.data, want)
+        want = brute(frames, imap, disk(centre_now, 9))
+        qtbot.waitUntil(lambda want=want: np.array_equal(canvas.image.data, want), timeout=20000)
+        assert shapes.data[0] == pytest.approx(np.add(bigger, [3 + dy, -4 + dx]))  # not redrawn
+    mouse_release_callbacks(shapes, mouse("mouse_release", (at[0] + dy, at[1] + dx)))
     assert w.model.detector_state.centre == pytest.approx((cy + 1, cx - 3))
     qtbot.waitUntil(lambda: w._worker is None, timeout=20000)
-    want = brute(frames, imap, disk((cy + 1, cx - 3), 9))
-    qtbot.waitUntil(lambda: np.array_equal(canvas.image.data, want), timeout=5000)
+    np.testing.assert_array_equal(canvas.image.data, want)  # the release needs no new pass
     shapes.mode = "pan_zoom"
     # numeric controls: the radius spin box and the ADF channel with a log display
     w.navigator.centre_y.value, w.navigator.centre_x.value = cy, cx  # back on the beam

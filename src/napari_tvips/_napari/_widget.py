@@ -20,7 +20,7 @@ from magicgui.widgets import ComboBox, Container
 from napari.layers import Image
 from napari.qt.threading import thread_worker
 from napari.utils import progress
-from qtpy.QtCore import QSize, Qt
+from qtpy.QtCore import QSize, Qt, QTimer
 from qtpy.QtWidgets import QFrame, QScrollArea
 
 from .._model import Reslice, ScanModel
@@ -41,6 +41,9 @@ _HINT_STACK = (
 )
 _HINT_PASS = "Press Compute navigator to see the virtual image of the scan here."
 
+
+#: Milliseconds between restarts of the navigator pass while a detector is dragged.
+LIVE_MS = 40
 
 #: Width the dock asks for (pixels): enough for the controls, leaving the canvas most of a
 #: 1280-pixel-wide window.
@@ -99,7 +102,16 @@ class ScanWidget(Container):
             self.model, self.on_navigator_click, self.compute_navigator, viewer=self.viewer,
             on_pattern=self.show_pattern, on_add=self.add_navigator_layer,
         )  # fmt: skip
-        self.detector_shapes = DetectorShapes(self.viewer, self.model, self.compute_navigator)
+        self.detector_shapes = DetectorShapes(
+            self.viewer, self.model, self.compute_navigator, on_live=self.live_edit
+        )
+        # a dragged detector restarts its pass at most every LIVE_MS (the drag stays fluid)
+        self._live_timer = QTimer()
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_MS)
+        self._live_timer.timeout.connect(self.compute_navigator)
+        self._live: bool = False  # keep the image on screen until the new pass shows some
+        self._worker_key: Any = None
         self._pattern_worker: Any = None
         self._progress: progress | None = None
         self.trace = TracePanel(self.model, on_select=self.on_trace_click)
@@ -219,13 +231,35 @@ class ScanWidget(Container):
     def _stop_worker(self) -> None:
         if self._worker is not None:
             self._worker.quit()
-            self._worker = None
+            self._worker = self._worker_key = None
         self._close_progress()
 
+    def _pass_key(self) -> Any:
+        """What the navigator pass computes: recording, detector and beam centre."""
+        imager = self.model.imager()
+        centre = None if imager is None else imager.centre
+        return (self.model.key, id(imager), self.model.detector_state, centre)
+
+    def live_edit(self) -> None:
+        """A dragged detector is about to move: (re)start its pass soon (throttled).
+
+        The image on screen stays until the new pass has values; the timer's
+        :meth:`compute_navigator` replaces a pass for an older position.
+        """
+        self._live = True
+        if not self._live_timer.isActive():
+            self._live_timer.start()
+
     def compute_navigator(self) -> Any:
-        """Start (or resume) the background pass over the frames; returns the worker."""
+        """Start (or resume) the background pass over the frames; returns the worker.
+
+        A pass already running for the same detector keeps running.
+        """
+        if self._worker is not None and self._worker_key == self._pass_key():
+            return self._worker
         self._stop_worker()
         if not self.model.pass_needed:
+            self._live = False
             self._redraw()
             return None
         worker = thread_worker(self.model.iter_pass)()
@@ -233,6 +267,7 @@ class ScanWidget(Container):
         # a stopped worker finishes later: only the current one may clear the state
         worker.finished.connect(lambda: self._on_finished(worker))
         self._worker = worker
+        self._worker_key = self._pass_key()
         self._close_progress()
         self._progress = progress(total=0, desc="TVIPS navigator pass")  # napari's activity
         worker.start()
@@ -254,13 +289,14 @@ class ScanWidget(Container):
         if worker is not None and worker is not self._worker:
             return
         self._worker = None
+        self._live = False
         self._close_progress()
         self._redraw()
 
     # -- drawing ---------------------------------------------------------------------------
     def _redraw_soon(self) -> None:
         now = time.perf_counter()
-        if self._worker is None or now - self._last_draw > 0.1:
+        if self._worker is None or self._live or now - self._last_draw > 0.1:
             self._last_draw = now
             self._redraw()
 
@@ -299,7 +335,11 @@ class ScanWidget(Container):
         m = self.model
         image = self.navigator_image()
         hint = "" if m.series is None else _HINT_STACK if not m.is_scan else _HINT_PASS
-        self.navigator.show(image, hint)
+        if self._live and image is not None and np.isnan(image).all():
+            pass  # a dragged detector's pass has nothing yet: keep the last image on screen
+        else:
+            self._live = self._live and image is None
+            self.navigator.show(image, hint)
         layer = self._current
         if layer is not None and m.is_scan and m.values() is not None:
             if self.detector_shapes.shapes is None:
