@@ -175,3 +175,47 @@ def test_marker_drag_keys_patterns_and_export(scan, qtbot, tmp_path: Path) -> No
     assert out and Path(out[0]).stat().st_size > 0
     viewer.screenshot(str(tmp_path / "shot.png"), canvas_only=False)
     assert (tmp_path / "shot.png").stat().st_size > 10_000
+
+
+def test_detector_controls_in_calibrated_units(scan, qtbot) -> None:
+    _viewer, w, frames, imap = scan
+    nav, shapes, canvas = w.navigator, w.detector_shapes.shapes, w.navigator.canvas
+    assert list(nav.units.choices) == ["pixel", "1/nm"]  # the demo's pattern is calibrated
+    w.model.update(signal_scale=0)  # not calibrated: pixels only
+    assert list(nav.units.choices) == ["pixel"] and "not calibrated" in nav.calibrated.value
+    w.model.update(signal_scale=0.0125, signal_unit="1/nm")
+    assert list(nav.units.choices) == ["pixel", "1/nm"]
+    cy, cx = w.model.imager().centre
+    r0 = w.model.radii[0]
+    nav.units.value = "1/nm"
+    assert nav.bf_radius.value == pytest.approx(r0 * 0.0125, abs=1e-6)
+    assert nav.centre_y.value == pytest.approx(cy * 0.0125, abs=0.6e-4)  # 4 decimals
+    assert "pixel" in nav.calibrated.value and f"BF {r0:.4g}" in nav.calibrated.value
+    # calibrated edit -> model in pixels -> the disk on the pattern and the navigator
+    nav.bf_radius.value = 0.1  # 8 pixels
+    assert w.model.radii[0] == pytest.approx(8) and w._worker is None  # about the beam
+    assert (shapes.data[0].max(axis=0) - shapes.data[0].min(axis=0)) == pytest.approx([16, 16])
+    np.testing.assert_array_equal(canvas.image.data, brute(frames, imap, disk((cy, cx), 8)))
+    assert w.model.detector_state.centre in (None, pytest.approx((cy, cx)))  # rounding: no move
+    nav.centre_x.value = (cx - 2) * 0.0125
+    moved = w.model.detector_state.centre  # the control holds 4 decimals: 0.004 pixels
+    assert moved == pytest.approx((cy, cx - 2), abs=0.005)
+    qtbot.waitUntil(lambda: w._worker is None, timeout=20000)
+    np.testing.assert_allclose(shapes.data[0].mean(axis=0), moved)
+    want = brute(frames, imap, disk(moved, 8))
+    qtbot.waitUntil(lambda: np.array_equal(canvas.image.data, want), timeout=5000)
+    # the shapes layer -> the calibrated controls
+    shapes.data = [np.add(shapes.data[0], [1, 0]) * 1.0]
+    qtbot.waitUntil(lambda: w._worker is None, timeout=20000)
+    assert nav.centre_y.value == pytest.approx((cy + 1) * 0.0125, abs=0.6e-4)
+    r = shapes.data[0]
+    grown = np.array([r.min(axis=0) - 2, r.max(axis=0) + 2])
+    shapes.data = [np.array([grown[0], [grown[0, 0], grown[1, 1]], grown[1],
+                             [grown[1, 0], grown[0, 1]]])]  # fmt: skip
+    assert w.model.radii[0] == pytest.approx(10)
+    assert nav.bf_radius.value == pytest.approx(0.125, abs=1e-6)
+    # back to pixels: the same detector
+    nav.units.value = "pixel"
+    assert nav.bf_radius.value == pytest.approx(10)
+    assert nav.centre_x.value == pytest.approx(moved[1], abs=0.005)
+    assert "1/nm" in nav.calibrated.value
