@@ -9,6 +9,7 @@ import pytest
 
 from napari_tvips import Series
 from napari_tvips._demo import write_demo
+from napari_tvips._imager_export import read_navigator_tiff
 from napari_tvips._record import record_of
 
 napari = pytest.importorskip("napari")
@@ -19,6 +20,9 @@ from napari.utils.interactions import (  # noqa: E402
     mouse_release_callbacks,
 )
 from napari.utils.key_bindings import KeyBinding  # noqa: E402
+from qtpy.QtWidgets import QFileDialog  # noqa: E402
+
+tifffile = pytest.importorskip("tifffile")
 
 pytestmark = pytest.mark.napari
 
@@ -133,7 +137,7 @@ def test_detector_shape_drives_the_navigator(scan, qtbot) -> None:
     np.testing.assert_allclose(canvas.image.data, com_x, rtol=1e-5, atol=1e-5)
 
 
-def test_marker_drag_keys_patterns_and_export(scan, qtbot, tmp_path: Path) -> None:
+def test_marker_drag_keys_patterns_and_export(scan, qtbot, tmp_path: Path, monkeypatch) -> None:
     viewer, w, frames, imap = scan
     canvas = w.navigator.canvas
     layer = viewer.layers[0]
@@ -165,14 +169,35 @@ def test_marker_drag_keys_patterns_and_export(scan, qtbot, tmp_path: Path) -> No
     qtbot.waitUntil(lambda: "max pattern" in viewer.layers, timeout=20000)
     np.testing.assert_array_equal(viewer.layers["max pattern"].data,
                                   frames[imap].max(axis=(0, 1)))  # fmt: skip
-    # the navigator as a layer of the main viewer, with the scan calibration, saved as TIFF
+    # the navigator as a layer of the main viewer, with the scan calibration
     w.model.update(scan_step=0.5, scan_unit="nm")
     w.navigator.add_button.clicked()
     nav = viewer.layers["navigator (bf)"]
     assert tuple(nav.scale) == (0.5, 0.5) and str(nav.units[0]) == "nanometer"
+    assert tuple(nav.axis_labels) == ("scan_y", "scan_x")
+    assert nav.metadata["tvips_navigator"]["detector"]["kind"] == "disk"
     np.testing.assert_array_equal(nav.data, canvas.image.data)
-    out = nav.save(str(tmp_path / "navigator.tif"))
-    assert out and Path(out[0]).stat().st_size > 0
+    # napari's own TIFF writer keeps the pixels but drops the scale ...
+    out = nav.save(str(tmp_path / "napari.tif"))
+    _data, step, unit, _info = read_navigator_tiff(out[0])
+    assert (step, unit) == (1.0, "pixel")
+    # ... the navigator's Save TIFF keeps it (ImageJ resolution and unit), and the detector
+    w.navigator.display.value = "log"  # saved values stay linear
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "nav"), "TIFF (*.tif *.tiff)"))  # fmt: skip
+    w.navigator.save_button.clicked()
+    data, step, unit, info = read_navigator_tiff(tmp_path / "nav.tif")
+    assert data.dtype == np.float32 and (step, unit) == (0.5, "nm")
+    bf = disk(w.model.imager().centre, w.model.radii[0])
+    np.testing.assert_allclose(data, brute(frames, imap, bf), rtol=1e-6)
+    assert info["channel"] == "bf" and info["detector"]["radius"] == w.model.radii[0]
+    assert info["scan_step"] == 0.5 and info["detector_unit"] == "pixel"
+    with tifffile.TiffFile(tmp_path / "nav.tif") as tif:  # what Fiji reads
+        assert tif.is_imagej and tif.imagej_metadata["unit"] == "nm"
+        assert tif.pages[0].tags["XResolution"].value == (2, 1)
+    w.model.update(scan_step=0)  # not calibrated: pixels
+    w.save_navigator(str(tmp_path / "plain.tif"))
+    assert read_navigator_tiff(tmp_path / "plain.tif")[1:3] == (1.0, "pixel")
     viewer.screenshot(str(tmp_path / "shot.png"), canvas_only=False)
     assert (tmp_path / "shot.png").stat().st_size > 10_000
 

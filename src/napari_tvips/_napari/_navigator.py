@@ -3,9 +3,9 @@
 A small, replaceable view. Its interface to the widget is: :meth:`Navigator.show` (an image or
 ``None`` with a hint saying what to do next), :meth:`Navigator.set_marker` (the scan position on
 screen), :meth:`Navigator.set_progress`, and the callbacks ``on_click(row, col)``,
-``on_compute()``, ``on_pattern(kind, region)`` and ``on_add()``. Detector state lives in the
-:class:`~napari_tvips._model.ScanModel`; this module binds the controls (channel, display, radii
-and detector centre) to it and shows the virtual image in a
+``on_compute()``, ``on_pattern(kind, region)``, ``on_add()`` and ``on_save(path)``. Detector
+state lives in the :class:`~napari_tvips._model.ScanModel`; this module binds the controls
+(channel, display, radii and detector centre) to it and shows the virtual image in a
 :class:`~._navigator_canvas.NavigatorCanvas`. The radii and centre are shown and edited in
 detector pixels or, when the pattern is calibrated, in its unit ("detector units"); the other
 unit is shown below them.
@@ -58,6 +58,8 @@ class Navigator(Container):
         the scan (``None``: the whole scan).
     on_add : callable, optional
         Add the navigator image to the main viewer as a layer.
+    on_save : callable, optional
+        ``on_save(path)``: save the navigator image as a calibrated TIFF.
     """
 
     def __init__(
@@ -68,6 +70,7 @@ class Navigator(Container):
         viewer: Any = None,
         on_pattern: Callable[[str, np.ndarray | None], object] | None = None,
         on_add: Callable[[], object] | None = None,
+        on_save: Callable[[str], object] | None = None,
     ) -> None:
         super().__init__(labels=True)
         self.model: ScanModel = model
@@ -89,6 +92,8 @@ class Navigator(Container):
         self.mean_button = PushButton(text="Mean pattern")
         self.max_button = PushButton(text="Max pattern")
         self.add_button = PushButton(text="Add as layer")
+        self.save_button = PushButton(text="Save TIFF...")
+        self.on_save = on_save
         self.channel.tooltip = _CHANNEL_TIPS
         self.display.tooltip = "Navigator display: linear, log (log1p) or square root"
         self.bf_radius.tooltip = (
@@ -120,8 +125,14 @@ class Navigator(Container):
         )
         self.max_button.tooltip = "Maximum pattern of the region or of the whole scan, as a layer"
         self.add_button.tooltip = (
-            "Add the navigator image to the main viewer as its own layer, with the scan's "
-            "calibration (save it with File > Save Selected Layers)"
+            "Add the navigator image to the main viewer as its own 2-D layer (axes scan_y, "
+            "scan_x; scan step and unit as scale). napari aligns a 2-D layer with the viewer's "
+            "last two axes, so in a 4-D scan it is drawn over the pattern; hide it, or use "
+            "Save TIFF for a calibrated file"
+        )
+        self.save_button.tooltip = (
+            "Save the navigator's values (linear, whatever the display) as a float32 ImageJ "
+            "TIFF with the scan step and unit as its pixel size, and the detector in its Info"
         )
         self.calibrated.native.setWordWrap(True)  # long text must not widen the dock
         self._spins: dict[str, FloatSpinBox] = {
@@ -140,6 +151,7 @@ class Navigator(Container):
         self.max_button.clicked.connect(lambda: self.on_pattern("max", self.region()))
         if on_add is not None:
             self.add_button.clicked.connect(on_add)
+        self.save_button.clicked.connect(self._save_clicked)
         self.canvas = NavigatorCanvas(viewer, on_click, self._region_changed)
         self.canvas.setToolTip(
             "Virtual image of the scan (a napari canvas: zoom, contrast, colormap). Press or "
@@ -148,9 +160,11 @@ class Navigator(Container):
         )
         self.hint = Label(value="")
         self.hint.native.setWordWrap(True)
-        buttons = Container(widgets=[self.mean_button, self.max_button, self.add_button],
-                            layout="horizontal", labels=False)  # fmt: skip
-        self.extend([self.hint, buttons, self.compute_button, self.progress])
+        buttons = Container(widgets=[self.mean_button, self.max_button], layout="horizontal",
+                            labels=False)  # fmt: skip
+        export = Container(widgets=[self.add_button, self.save_button], layout="horizontal",
+                           labels=False)  # fmt: skip
+        self.extend([self.hint, buttons, export, self.compute_button, self.progress])
         self.native.layout().insertWidget(0, self.canvas)
         #: Channel, display and detector controls, bound here, placed by the widget.
         self.settings = Container(
@@ -280,6 +294,18 @@ class Navigator(Container):
         if centre is not None:
             self.model.set_beam_centre(centre)
             self.on_compute()
+
+    def _save_clicked(self) -> None:
+        from qtpy.QtWidgets import QFileDialog
+
+        if self.on_save is None or self.image is None:
+            return
+        path, _filter = QFileDialog.getSaveFileName(
+            self.native, "Save navigator", f"navigator_{self.model.channel}.tif",
+            "TIFF (*.tif *.tiff)",
+        )  # fmt: skip
+        if path:
+            self.on_save(path)
 
     def region(self) -> np.ndarray | None:
         """The region drawn on the navigator, as a mask of the scan (``None``: none)."""

@@ -20,9 +20,11 @@ from magicgui.widgets import ComboBox, Container
 from napari.layers import Image
 from napari.qt.threading import thread_worker
 from napari.utils import progress
+from napari.utils.notifications import show_info
 from qtpy.QtCore import QSize, Qt, QTimer
 from qtpy.QtWidgets import QFrame, QScrollArea
 
+from .._imager_export import write_navigator_tiff
 from .._model import Reslice, ScanModel
 from .._record import record_of
 from .._series import Series
@@ -101,6 +103,7 @@ class ScanWidget(Container):
         self.navigator = Navigator(
             self.model, self.on_navigator_click, self.compute_navigator, viewer=self.viewer,
             on_pattern=self.show_pattern, on_add=self.add_navigator_layer,
+            on_save=self.save_navigator,
         )  # fmt: skip
         self.detector_shapes = DetectorShapes(
             self.viewer, self.model, self.compute_navigator, on_live=self.live_edit
@@ -423,8 +426,27 @@ class ScanWidget(Container):
             colormap="magma", blending="additive",
         )  # fmt: skip
 
+    def _navigator_info(self) -> dict[str, Any]:
+        """What the navigator image is: recording, channel, detector, calibration."""
+        m = self.model
+        values = m.values()
+        geom = None if values is None else values.geometry(m.channel)
+        detector = None if geom is None else {"kind": geom[0], **geom[1]}
+        return {
+            "recording": m.series.paths[0] if m.series is not None else None,
+            "channel": m.channel, "detector": detector,
+            "beam_centre": None if values is None else values.beam_centre(),
+            "detector_unit": "pixel",
+            "scan_step": m.scan_step if m.scan_step > 0 else None, "scan_unit": m.scan_unit,
+        }  # fmt: skip
+
     def add_navigator_layer(self) -> Any:
-        """Add the navigator image to the main viewer as a layer (scan step and unit as scale)."""
+        """Add the navigator image to the main viewer as a 2-D layer (scan step as scale).
+
+        Axes ``scan_y``, ``scan_x``. napari aligns layers on the viewer's last axes, so in a
+        4-D scan this layer is drawn over the pattern (ky, kx) at every scan position: it is
+        a way to keep or save the image; :meth:`save_navigator` writes a calibrated TIFF.
+        """
         image = self.navigator.image
         if image is None:
             return None
@@ -434,8 +456,24 @@ class ScanWidget(Container):
         return self.viewer.add_image(
             np.asarray(image, dtype=np.float32), name=f"navigator ({m.channel})",
             scale=(step, step), units=(unit, unit), axis_labels=("scan_y", "scan_x"),
-            colormap="gray",
+            colormap="gray", metadata={"tvips_navigator": self._navigator_info()},
         )  # fmt: skip
+
+    def save_navigator(self, path: str) -> list[str]:
+        """Save the navigator's values (linear) as a TIFF with the scan step and unit.
+
+        NaN marks positions not computed yet. Returns the written path.
+        """
+        image = self.navigator_image()
+        if image is None or image.ndim != 2:
+            raise ValueError("no navigator image to save: compute the navigator of a scan first")
+        m = self.model
+        step = m.scan_step if m.scan_step > 0 else None
+        written = write_navigator_tiff(
+            path, image, step=step, unit=m.scan_unit, info=self._navigator_info()
+        )
+        show_info(f"Navigator saved to {written[0]}")
+        return written
 
     def on_trace_click(self, frame: int) -> None:
         """Show the clicked frame: in the stack, or at the scan position showing it (if any)."""
