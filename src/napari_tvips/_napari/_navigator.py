@@ -89,10 +89,10 @@ class Navigator(Container):
         self.beam_button = PushButton(text="Use as beam centre")
         self.compute_button = PushButton(text="Compute navigator")
         self.progress = ProgressBar(label="", min=0, max=1, value=0)
-        self.mean_button = PushButton(text="Mean pattern")
-        self.max_button = PushButton(text="Max pattern")
-        self.add_button = PushButton(text="Add as layer")
-        self.save_button = PushButton(text="Save TIFF...")
+        self.mean_button = PushButton(text="Mean")
+        self.max_button = PushButton(text="Max")
+        self.add_button = PushButton(text="As layer")
+        self.save_button = PushButton(text="Save TIFF")
         self.on_save = on_save
         self.channel.tooltip = _CHANNEL_TIPS
         self.display.tooltip = "Navigator display: linear, log (log1p) or square root"
@@ -160,11 +160,12 @@ class Navigator(Container):
         )
         self.hint = Label(value="")
         self.hint.native.setWordWrap(True)
-        buttons = Container(widgets=[self.mean_button, self.max_button], layout="horizontal",
-                            labels=False)  # fmt: skip
-        export = Container(widgets=[self.add_button, self.save_button], layout="horizontal",
-                           labels=False)  # fmt: skip
-        self.extend([self.hint, buttons, export, self.compute_button, self.progress])
+        # one row (the dock is narrow and the trace must stay in view): short labels, tooltips
+        buttons = Container(
+            widgets=[self.mean_button, self.max_button, self.add_button, self.save_button],
+            layout="horizontal", labels=False,
+        )  # fmt: skip
+        self.extend([self.hint, buttons, self.compute_button, self.progress])
         self.native.layout().insertWidget(0, self.canvas)
         #: Channel, display and detector controls, bound here, placed by the widget.
         self.settings = Container(
