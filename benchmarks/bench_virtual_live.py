@@ -14,7 +14,9 @@ recording the median:
   image is a blocky preview of the whole scan);
 - complete: to the exact image (the pass over every frame done);
 - the core alone (no GUI): the first coarse group and the whole pass of
-  :meth:`VirtualImager.iter_image` in :func:`coarse_to_fine` order.
+  :meth:`VirtualImager.iter_image` in :func:`coarse_to_fine` order; the mean pattern of an
+  8 x 8 region and of a quarter of the scan (they stream their frames), and of the whole scan
+  (kept by the first pass).
 
 Prints figures; asserts nothing. The machine may be shared: the load average is printed.
 """
@@ -61,7 +63,17 @@ def _core(path: Path, truth: Any, centre: tuple[float, float], radius: float) ->
     for _ in gen:
         pass
     t2 = time.perf_counter()
-    return (t1 - t0) * 1e3, (t2 - t0) * 1e3, order[0].size
+    regions = []
+    for side in (8, imap.shape[-1] // 2):  # a small region, and a quarter of the scan
+        region = np.zeros(imap.shape, dtype=bool)
+        region[:side, :side] = True
+        t3 = time.perf_counter()
+        imager.pattern("mean", region=imap[region])
+        regions.append((int(region.sum()), (time.perf_counter() - t3) * 1e3))
+    t4 = time.perf_counter()
+    imager.pattern("mean")
+    whole = (time.perf_counter() - t4) * 1e3
+    return (t1 - t0) * 1e3, (t2 - t0) * 1e3, order[0].size, regions, whole
 
 
 def measure(path: Path, truth: Any, moves: int) -> None:
@@ -130,6 +142,9 @@ def measure(path: Path, truth: Any, moves: int) -> None:
               f"(min {min(full):.0f}, max {max(full):.0f}); {moves} moves")  # fmt: skip
         print(f"  core: first coarse group ({core[2]} frames) {core[0]:.0f} ms, whole pass "
               f"{core[1]:.0f} ms")  # fmt: skip
+        regions = ", ".join(f"{n} positions {ms:.0f} ms" for n, ms in core[3])
+        print(f"  region mean pattern (streams its frames): {regions}; whole scan (kept by "
+              f"the first pass) {core[4]:.1f} ms")  # fmt: skip
     finally:
         viewer.close()
 

@@ -395,7 +395,8 @@ class ScanWidget(Container):
         """Show the mean or max pattern of a region of the scan (``None``: all) as a layer.
 
         Runs in a worker: the scan's kept patterns when it covers the whole recording and the
-        first pass is done, else a pass over the region's frames. Returns the worker.
+        first pass is done, else a pass over the region's frames only (its cost is the region's
+        size), with progress on the navigator and in napari's activity. Returns the worker.
         """
         imager, frames = self.model.imager(), self._scan_frames(region)
         if imager is None or frames is None or frames.size == 0:
@@ -405,7 +406,15 @@ class ScanWidget(Container):
         if self._pattern_worker is not None:
             self._pattern_worker.quit()
         worker = thread_worker(imager.iter_pattern)(kind, None if whole else frames)
-        worker.yielded.connect(lambda p: self.navigator.set_progress(*p))
+        bar = progress(total=0, desc=f"TVIPS {name}")  # napari's activity dock
+
+        def step(done_total: tuple[int, int]) -> None:
+            self.navigator.set_progress(*done_total)
+            bar.n, bar.total = done_total
+            bar.refresh()
+
+        worker.yielded.connect(step)
+        worker.finished.connect(bar.close)
         worker.returned.connect(lambda pattern: self._pattern_layer(name, pattern))
         self._pattern_worker = worker
         worker.start()
