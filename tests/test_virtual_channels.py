@@ -63,3 +63,21 @@ def test_state_and_display() -> None:
     np.testing.assert_array_equal(display(img, "log"), [0, 0, np.log1p(3), np.nan])
     np.testing.assert_array_equal(display(img, "sqrt"), [0, 0, np.sqrt(3), np.nan])
     assert display(img, "linear") is img
+
+
+def test_navigator_tiff_round_trip_and_refusals(tmp_path: Path) -> None:
+    pytest.importorskip("tifffile")
+    from napari_tvips._imager_export import read_navigator_tiff, write_navigator_tiff
+
+    image = np.arange(12.0).reshape(3, 4)
+    image[0, 0] = np.nan  # not computed yet: kept as NaN
+    out = write_navigator_tiff(tmp_path / "nav", image, step=2.5, unit="µm", info={"a": 1})
+    assert out == [str(tmp_path / "nav.tif")] and sorted(p.name for p in tmp_path.iterdir()) == [
+        "nav.tif"
+    ]  # no temporary left behind
+    data, step, unit, info = read_navigator_tiff(out[0])
+    np.testing.assert_array_equal(data, image.astype(np.float32))
+    assert (step, unit, info) == (pytest.approx(2.5), "micron", {"a": 1})  # ImageJ's name
+    with pytest.raises(ValueError, match=r"nav3\.tif.*2-D.*\(2, 3, 4\)"):
+        write_navigator_tiff(tmp_path / "nav3.tif", np.zeros((2, 3, 4)))
+    assert not (tmp_path / "nav3.tif").exists()

@@ -9,7 +9,8 @@ import pytest
 
 from napari_tvips import Series
 from napari_tvips._demo import demo_frames
-from napari_tvips._imager import PassCancelled, VirtualImager
+from napari_tvips._imager import PassCancelled, VirtualImager, coarse_to_fine
+from napari_tvips._imager_channels import fill_coarse
 from napari_tvips._kernels import acc_dtype, engine_name
 from tvips_bytes import write_recording
 
@@ -229,3 +230,37 @@ def test_partial_image_while_a_pass_runs(scan) -> None:
     gen.close()  # stopped: nothing half-done is kept
     assert imager.partial("rectangle", box=box) is None
     assert imager.cached("rectangle", box=box) is None
+
+
+def test_coarse_to_fine_order_shows_a_preview_early(scan) -> None:
+    series, frames, imap = scan
+    groups = coarse_to_fine((40, 48), first=100)
+    assert [g.size for g in groups] == [120, 360, 1440]  # every 4th, then 2nd, then the rest
+    eq(np.sort(np.concatenate(groups)), np.arange(40 * 48))
+    eq(groups[0], np.flatnonzero(np.add.outer(np.arange(40) % 4, np.arange(48) % 4) == 0))
+    three = coarse_to_fine((2, 9, 11), first=20)  # lead axes: every scan of the stack
+    assert three[0].size == 2 * 5 * 6 and sum(g.size for g in three) == 2 * 99
+    assert [g.size for g in coarse_to_fine((3, 4), first=100)] == [12]
+    # a pass in that order over the scan's frames (positions index the imager's frames)
+    imager = VirtualImager(series, None, CENTRE, threads=1, block_bytes=64 * 60 * 2 * 16)
+    order = [np.searchsorted(imager.frames, imap.reshape(-1)[g]) for g in
+             coarse_to_fine(imap.shape, first=12)]  # fmt: skip
+    assert order[0].size == 9  # rows 0, 4, 8 and columns 0, 4, 8 of 9 x 11
+    params = {"centre": (30.0, 33.0), "radius": 7.0}
+    gen = imager.iter_image("disk", order=order, **params)
+    assert next(gen) == (0, series.n_frames)
+    assert next(gen) == (order[0].size, series.n_frames)  # the first group alone: one update
+    part = imager.partial("disk", **params)[imap]
+    done = np.isfinite(part)
+    want = brute(frames, imap, rings(params["centre"]) < 7)
+    assert done.sum() == order[0].size and done[::4, ::4].all()
+    eq(part[done], want[done])
+    preview = fill_coarse(part)
+    assert np.isfinite(preview).all()
+    eq(preview[5, 6], part[4, 4])  # blocky: the top-left computed point of its 4 x 4 cell
+    eq(preview[done], part[done])
+    for _ in gen:
+        pass
+    eq(imager.cached("disk", **params)[imap], want)
+    with pytest.raises(ValueError, match="order refers to position"):
+        next(imager.iter_image("rectangle", box=(0, 0, 4, 4), order=[np.array([10**6])]))

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ from ._kernels import BlockStats, acc_dtype, engine_name, label_sums, pattern_st
 from ._series import Series
 from ._virtual import estimate_centre
 
-__all__ = ["DETECTORS", "PassCancelled", "VirtualImager", "detector_mask"]
+__all__ = ["DETECTORS", "PassCancelled", "VirtualImager", "coarse_to_fine", "detector_mask"]
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,44 @@ def detector_mask(
         mask[_nearest_pixel(at, shape)] = True
         return mask
     raise ValueError(f"unknown detector {kind!r}; use one of {', '.join(DETECTORS)}")
+
+
+def coarse_to_fine(shape: Sequence[int], first: int = 256) -> list[np.ndarray]:
+    """Flat positions of a navigation grid in groups, coarse to fine.
+
+    The first group is every ``s``-th row and column of the last two axes (``s`` a power of
+    two chosen so that it holds about ``first`` positions per 2-D scan), the next every
+    ``s / 2``-th not yet taken, and so on down to every position. A pass in this order shows a
+    coarse but complete preview of the image after a fraction of the frames.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        Navigation shape (at least two axes).
+    first : int
+        About how many positions of each 2-D scan the first group holds.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Disjoint groups of flat indices into ``shape`` covering every position.
+    """
+    shape = tuple(int(n) for n in shape)
+    if len(shape) < 2:
+        return [np.arange(math.prod(shape))]
+    ny, nx = shape[-2:]
+    ratio = math.sqrt(max(ny * nx, 1) / max(first, 1))
+    s = 2 ** max(round(math.log2(ratio)), 0) if ratio > 1 else 1
+    ii, jj = np.indices((ny, nx))
+    taken = np.zeros((ny, nx), dtype=bool)
+    groups = []
+    lead = math.prod(shape[:-2])
+    while s >= 1:
+        sel = (ii % s == 0) & (jj % s == 0) & ~taken
+        taken |= sel
+        groups.append(np.flatnonzero(np.broadcast_to(sel, (lead, ny, nx))))
+        s //= 2
+    return [g for g in groups if g.size]
 
 
 # -- what a pass computes ----------------------------------------------------------------------
@@ -338,8 +377,16 @@ class VirtualImager:
         return new
 
     # -- streaming -----------------------------------------------------------------------------
-    def _blocks(self, positions: np.ndarray, size: int) -> list[np.ndarray]:
-        return [positions[i : i + size] for i in range(0, positions.size, size)]
+    def _blocks(
+        self, positions: np.ndarray, size: int, breaks: Sequence[int] = ()
+    ) -> list[np.ndarray]:
+        """``positions`` cut every ``size`` and at each index of ``breaks``."""
+        bounds = sorted({0, positions.size, *(b for b in breaks if 0 < b < positions.size)})
+        return [
+            positions[i : min(i + size, hi)]
+            for lo, hi in pairwise(bounds)
+            for i in range(lo, hi, size)
+        ]
 
     def _stream(
         self,
@@ -347,8 +394,13 @@ class VirtualImager:
         plan: _Plan,
         sink: Callable[[np.ndarray, _Result], None],
         client: Any = None,
+        breaks: Sequence[int] = (),
     ) -> Iterator[tuple[int, int]]:
-        """Reduce the frames at ``positions`` block by block; yield ``(done, total)`` frames."""
+        """Reduce the frames at ``positions`` block by block; yield ``(done, total)`` frames.
+
+        Blocks also end at each index of ``breaks`` (so a group of positions is reported as
+        soon as it is done); results arrive in the order of ``positions``.
+        """
         self._cancel.clear()
         total = int(positions.size)
         done = 0
@@ -372,7 +424,7 @@ class VirtualImager:
             frames = self.series.read_frames(self.frames[pos], out=buf[: pos.size])
             return pos, _reduce(frames, plan, engine)
 
-        blocks = iter(self._blocks(positions, self.block))
+        blocks = iter(self._blocks(positions, self.block, breaks))
         with ThreadPoolExecutor(self.threads, thread_name_prefix="tvips-virtual") as pool:
             pending = [
                 pool.submit(work, b) for _, b in zip(range(self.threads + 1), blocks, strict=False)
@@ -519,9 +571,20 @@ class VirtualImager:
         return self._drive(gen, progress)
 
     def iter_image(
-        self, kind: str, *, client: Any = None, **params: Any
+        self,
+        kind: str,
+        *,
+        client: Any = None,
+        order: Sequence[np.ndarray] | None = None,
+        **params: Any,
     ) -> Iterator[tuple[int, int]]:
-        """:meth:`image` as a generator of progress; its return value is the image."""
+        """:meth:`image` as a generator of progress; its return value is the image.
+
+        ``order``: groups of positions (indices into :attr:`frames`) to reduce first, group by
+        group (progress is reported at the end of each group; see :func:`coarse_to_fine`); the
+        other positions follow in frame order. While the pass runs, :meth:`partial` holds the
+        values done so far.
+        """
         params = {k: v for k, v in params.items() if v is not None}
         centre = params.pop("centre", None)
         if kind in ("disk", "annulus") and self._is_centre(centre):
@@ -538,15 +601,36 @@ class VirtualImager:
         def sink(pos: np.ndarray, result: _Result) -> None:
             values[pos] = result.sums
 
+        positions, breaks = self._ordered(order)
         self._partial[key] = values  # readable while the pass runs (see partial())
         try:
-            yield from self._stream(np.arange(self.frames.size), plan, sink, client)
+            yield from self._stream(positions, plan, sink, client, breaks)
         finally:
             self._partial.pop(key, None)
         self._mask_cache[key] = values
         while len(self._mask_cache) > _CACHE_SIZE:
             self._mask_cache.popitem(last=False)
         return self._per_position(values)
+
+    def _ordered(self, order: Sequence[np.ndarray] | None) -> tuple[np.ndarray, list[int]]:
+        """Every position once: the groups of ``order`` first, then the rest; group ends."""
+        n = self.frames.size
+        if not order:
+            return np.arange(n), []
+        seen = np.zeros(n, dtype=bool)
+        parts, breaks, count = [], [], 0
+        for group in order:
+            g = np.asarray(group, dtype=np.int64).reshape(-1)
+            if g.size and (g.min() < 0 or g.max() >= n):
+                raise ValueError(f"order refers to position {int(g.max())} of {n}")
+            g = g[~seen[g]]
+            g = g[np.sort(np.unique(g, return_index=True)[1])]  # first occurrences, in order
+            seen[g] = True
+            parts.append(g)
+            count += g.size
+            breaks.append(count)
+        parts.append(np.flatnonzero(~seen))
+        return np.concatenate(parts), breaks
 
     def _mask_key(
         self, kind: str, centre: Sequence[float] | None, params: dict[str, Any]

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._imager import VirtualImager
 
-__all__ = ["CHANNELS", "DISPLAYS", "ChannelValues", "DetectorState", "display"]
+__all__ = ["CHANNELS", "DISPLAYS", "ChannelValues", "DetectorState", "display", "fill_coarse"]
 
 #: Navigator channels: sums inside a detector, the total, and the centre of mass.
 CHANNELS: tuple[str, ...] = (
@@ -166,6 +166,13 @@ class ChannelValues:
             return None
         return None if self.imager.cached(kind, **params) is not None else geom
 
+    def streaming(self, name: str) -> bool:
+        """Whether channel ``name`` shows a detector pass still running (partial values)."""
+        geom = self.geometry(name)
+        if geom is None or self.request(name) is None:
+            return False
+        return self.imager.partial(geom[0], **geom[1]) is not None
+
     def channel(self, name: str) -> np.ndarray:
         """Per-frame float64 values of channel ``name`` (NaN where not computed yet)."""
         imager = self.imager
@@ -192,3 +199,25 @@ def display(image: np.ndarray, mode: str) -> np.ndarray:
     if mode == "sqrt":
         return np.sqrt(np.clip(image, 0, None))
     return image
+
+
+def fill_coarse(image: np.ndarray) -> np.ndarray:
+    """A preview of a partly computed image: each NaN takes the value of a computed grid point.
+
+    A pass in :func:`~napari_tvips._imager.coarse_to_fine` order computes every ``s``-th row
+    and column first; a position not done yet shows the value at the top-left corner of its
+    finest complete ``s`` x ``s`` cell (so the preview is blocky, never shifted). Works on the
+    last two axes; computed values are unchanged.
+    """
+    out = np.array(image, dtype=np.float64)
+    if out.ndim < 2:
+        return out
+    ny, nx = out.shape[-2:]
+    ii, jj = np.indices((ny, nx))
+    s = 2
+    while np.isnan(out).any() and s < 2 * max(ny, nx):
+        src = out[..., (ii // s) * s, (jj // s) * s]
+        holes = np.isnan(out)
+        out[holes] = src[holes]
+        s *= 2
+    return out

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 from psygnal import Signal, SignalGroup
 
-from ._imager import VirtualImager
-from ._imager_channels import ChannelValues, DetectorState
+from ._imager import VirtualImager, coarse_to_fine
+from ._imager_channels import ChannelValues, DetectorState, fill_coarse
 from ._record import LayoutSource, TvipsRecord
 from ._scan import HeaderScan, ScanLayout, apply_winding, header_scan
 from ._series import Series
@@ -501,8 +501,22 @@ class ScanModel:
         request = ChannelValues(imager, self.detector_state).request(self.channel)
         if request is not None:
             kind, params = request
-            for done, total in imager.iter_image(kind, **params):
+            order = self._scan_order(imager)
+            for done, total in imager.iter_image(kind, order=order, **params):
                 yield "progress", (key, done, total)
+
+    def _scan_order(self, imager: VirtualImager) -> list[np.ndarray] | None:
+        """Positions of ``imager`` for a detector pass: the scan on screen coarse to fine.
+
+        The navigator then shows a blocky preview of the whole scan after a fraction of its
+        frames, refined as the pass goes on (:func:`~napari_tvips._imager.coarse_to_fine`);
+        frames outside the scan come last.
+        """
+        imap = self.index_map
+        if imap is None or not self.is_scan or imap.max(initial=0) >= imager.frames.size:
+            return None
+        flat = imap.reshape(-1)
+        return [np.searchsorted(imager.frames, flat[group]) for group in coarse_to_fine(imap.shape)]
 
     def receive(self, item: tuple[str, Any]) -> None:
         """Store one item of :meth:`iter_pass` (in the thread that owns the model)."""
@@ -543,7 +557,8 @@ class ScanModel:
                 min(max(int(i), 0), n - 1) for i, n in zip(lead, imap.shape[:-2], strict=True)
             )
             imap = imap[lead]
-        return values.image(self.channel, imap)
+        image = values.image(self.channel, imap)
+        return fill_coarse(image) if values.streaming(self.channel) else image
 
     def traces(self) -> dict[str, np.ndarray]:
         """Named per-frame curves: detector values, then header fields that vary."""

@@ -6,9 +6,11 @@ square for a point) and a Points layer ``"beam centre"`` (a cross). Both are 2-D
 them over the pattern at every scan position, with the layer's pixel size as scale.
 
 Editing them with napari's own tools writes back to the scan model's detector: resizing a disk
-or ring keeps it about its centre and updates the navigator while dragging; moving it, or
-editing a rectangle or point, applies on release (those need a pass of their own); moving the
-beam centre starts a new first pass about it. Geometry only; the model decides what to compute.
+or ring keeps it about its centre and updates the navigator while dragging (no pass); moving it
+also updates while dragging: every move sets the detector centre and calls ``on_live`` (the
+widget restarts a cancellable pass, coarse to fine, throttled). Editing a rectangle or point
+applies on release (those need a pass of their own); moving the beam centre starts a new first
+pass about it. Geometry only; the model decides what to compute.
 """
 
 from __future__ import annotations
@@ -56,18 +58,29 @@ class DetectorShapes:
     on_edit : callable
         Called after an edit that needs a pass (off-centre disk/ring, rectangle, point, beam
         centre): the widget starts the navigator pass.
+    on_live : callable, optional
+        Called on every move of a disk or ring while it is dragged, just before the model's
+        centre changes (default: nothing; the release calls ``on_edit``).
     """
 
-    def __init__(self, viewer: Any, model: ScanModel, on_edit: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        viewer: Any,
+        model: ScanModel,
+        on_edit: Callable[[], object],
+        on_live: Callable[[], object] | None = None,
+    ) -> None:
         self.viewer: Any = viewer
         self.model: ScanModel = model
         self.on_edit: Callable[[], object] = on_edit
+        self.on_live: Callable[[], object] = on_live or (lambda: None)
         self.shapes: Shapes | None = None
         self.centre: Points | None = None
         self._drawn: list[tuple[float, float, float, float]] = []
         self._kind: str | None = None
         self._syncing: bool = False
         self._editing: bool = False  # a drag is updating the model: do not redraw under it
+        self._drag_start: tuple[float, float] | None = None  # detector centre as last drawn
         model.events.params.connect(self.sync)
         model.events.values.connect(self._sync_centre)
 
@@ -141,6 +154,7 @@ class DetectorShapes:
         finally:
             self._syncing = False
         self._drawn = [_bounds(d) for d in data]
+        self._drag_start = None
         self._sync_centre()
 
     def _sync_centre(self) -> None:
@@ -161,19 +175,41 @@ class DetectorShapes:
         return [_bounds(v) for v in self.shapes.data]
 
     def _on_live(self, _event: Any = None) -> None:
-        """While dragging: a disk or ring being resized updates its radii at once."""
+        """While dragging a disk or ring: a resize sets its radii, a move its centre, at once."""
         if self._syncing or self.shapes is None or self._kind not in ("disk", "annulus"):
             return
         now = self._shapes_bounds()
         if len(now) != len(self._drawn):
             return
         radii = self._radii_if_resized(now)
-        if radii is not None:
-            self._editing = True
-            try:
+        centre = None if radii is not None else self._centre_if_moved(now)
+        if radii is None and centre is None:
+            return
+        if centre is not None:
+            self.on_live()  # before the change: the widget keeps the image until the new pass
+        self._editing = True
+        try:
+            if radii is not None:
                 self.model.set_detector(radii=radii)
-            finally:
-                self._editing = False
+            else:
+                self.model.set_detector(centre=centre)
+        finally:
+            self._editing = False
+
+    def _centre_if_moved(
+        self, now: list[tuple[float, float, float, float]]
+    ) -> tuple[float, float] | None:
+        """The detector centre after a move of its shapes (``None``: not moved)."""
+        moved = [((d[0] + d[2]) / 2, (d[1] + d[3]) / 2) for d in now]
+        old = [((d[0] + d[2]) / 2, (d[1] + d[3]) / 2) for d in self._drawn]
+        shift = next((np.subtract(m, o) for m, o in zip(moved, old, strict=True)
+                      if not np.allclose(m, o)), None)  # fmt: skip
+        geom = self.geometry()
+        if shift is None or geom is None or "centre" not in geom[1]:
+            return None
+        start = self._drag_start if self._drag_start is not None else geom[1]["centre"]
+        self._drag_start = start
+        return (start[0] + float(shift[0]), start[1] + float(shift[1]))
 
     def _radii_if_resized(
         self, now: list[tuple[float, float, float, float]]
@@ -205,16 +241,11 @@ class DetectorShapes:
                 self.model.set_detector(radii=radii)
                 self.sync()
                 return
-            moved = [((d[0] + d[2]) / 2, (d[1] + d[3]) / 2) for d in now]
-            old = [((d[0] + d[2]) / 2, (d[1] + d[3]) / 2) for d in self._drawn]
-            shift = next((np.subtract(m, o) for m, o in zip(moved, old, strict=True)
-                          if not np.allclose(m, o)), None)  # fmt: skip
-            if shift is None:
+            moved = self._centre_if_moved(now)
+            self._drag_start = None
+            if moved is None:
                 return
-            geom = self.geometry()
-            assert geom is not None
-            start = geom[1]["centre"]
-            self.model.set_detector(centre=(start[0] + shift[0], start[1] + shift[1]))
+            self.model.set_detector(centre=moved)
         elif self._kind == "rectangle":
             self.model.set_detector(box=(b[0] + 0.5, b[1] + 0.5, b[2] + 0.5, b[3] + 0.5))
         elif self._kind == "point":

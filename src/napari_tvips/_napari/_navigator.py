@@ -3,14 +3,17 @@
 A small, replaceable view. Its interface to the widget is: :meth:`Navigator.show` (an image or
 ``None`` with a hint saying what to do next), :meth:`Navigator.set_marker` (the scan position on
 screen), :meth:`Navigator.set_progress`, and the callbacks ``on_click(row, col)``,
-``on_compute()``, ``on_pattern(kind, region)`` and ``on_add()``. Detector state lives in the
-:class:`~napari_tvips._model.ScanModel`; this module binds the controls (channel, display, radii
-and detector centre in detector pixels, with their calibrated values) to it and shows the
-virtual image in a :class:`~._navigator_canvas.NavigatorCanvas`.
+``on_compute()``, ``on_pattern(kind, region)``, ``on_add()`` and ``on_save(path)``. Detector
+state lives in the :class:`~napari_tvips._model.ScanModel`; this module binds the controls
+(channel, display, radii and detector centre) to it and shows the virtual image in a
+:class:`~._navigator_canvas.NavigatorCanvas`. The radii and centre are shown and edited in
+detector pixels or, when the pattern is calibrated, in its unit ("detector units"); the other
+unit is shown below them.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -55,6 +58,8 @@ class Navigator(Container):
         the scan (``None``: the whole scan).
     on_add : callable, optional
         Add the navigator image to the main viewer as a layer.
+    on_save : callable, optional
+        ``on_save(path)``: save the navigator image as a calibrated TIFF.
     """
 
     def __init__(
@@ -65,6 +70,7 @@ class Navigator(Container):
         viewer: Any = None,
         on_pattern: Callable[[str, np.ndarray | None], object] | None = None,
         on_add: Callable[[], object] | None = None,
+        on_save: Callable[[str], object] | None = None,
     ) -> None:
         super().__init__(labels=True)
         self.model: ScanModel = model
@@ -78,13 +84,16 @@ class Navigator(Container):
         self.adf_outer = FloatSpinBox(label="ADF outer", min=0, max=1e6, value=60.0, step=1)
         self.centre_y = FloatSpinBox(label="centre y", min=-1e6, max=1e6, value=0, step=0.5)
         self.centre_x = FloatSpinBox(label="centre x", min=-1e6, max=1e6, value=0, step=0.5)
-        self.calibrated = Label(label="calibrated", value="")
+        self.units = ComboBox(label="detector units", choices=["pixel"], value="pixel")
+        self.calibrated = Label(label="also", value="")
         self.beam_button = PushButton(text="Use as beam centre")
         self.compute_button = PushButton(text="Compute navigator")
         self.progress = ProgressBar(label="", min=0, max=1, value=0)
-        self.mean_button = PushButton(text="Mean pattern")
-        self.max_button = PushButton(text="Max pattern")
-        self.add_button = PushButton(text="Add as layer")
+        self.mean_button = PushButton(text="Mean")
+        self.max_button = PushButton(text="Max")
+        self.add_button = PushButton(text="As layer")
+        self.save_button = PushButton(text="Save TIFF")
+        self.on_save = on_save
         self.channel.tooltip = _CHANNEL_TIPS
         self.display.tooltip = "Navigator display: linear, log (log1p) or square root"
         self.bf_radius.tooltip = (
@@ -95,7 +104,11 @@ class Navigator(Container):
         self.adf_outer.tooltip = "Outer radius of the dark-field ring, in pattern pixels"
         self.centre_y.tooltip = "Row of the disk / ring centre on the pattern (pixels)"
         self.centre_x.tooltip = "Column of the disk / ring centre on the pattern (pixels)"
-        self.calibrated.tooltip = "The radii and centre in the pattern's calibrated unit"
+        self.units.tooltip = (
+            "Unit of the radii and centre above: detector pixels, or the pattern's calibrated "
+            "unit (set in the calibration section); both edit the same detector"
+        )
+        self.calibrated.tooltip = "The radii and centre in the other unit"
         self.beam_button.tooltip = (
             "Make the disk centre the beam centre: one new pass, after which every radius "
             "about it is instant again"
@@ -112,13 +125,24 @@ class Navigator(Container):
         )
         self.max_button.tooltip = "Maximum pattern of the region or of the whole scan, as a layer"
         self.add_button.tooltip = (
-            "Add the navigator image to the main viewer as its own layer, with the scan's "
-            "calibration (save it with File > Save Selected Layers)"
+            "Add the navigator image to the main viewer as its own 2-D layer (axes scan_y, "
+            "scan_x; scan step and unit as scale). napari aligns a 2-D layer with the viewer's "
+            "last two axes, so in a 4-D scan it is drawn over the pattern; hide it, or use "
+            "Save TIFF for a calibrated file"
+        )
+        self.save_button.tooltip = (
+            "Save the navigator's values (linear, whatever the display) as a float32 ImageJ "
+            "TIFF with the scan step and unit as its pixel size, and the detector in its Info"
         )
         self.calibrated.native.setWordWrap(True)  # long text must not widen the dock
-        for spin in (self.bf_radius, self.adf_inner, self.adf_outer, self.centre_y, self.centre_x):
+        self._spins: dict[str, FloatSpinBox] = {
+            "bf": self.bf_radius, "inner": self.adf_inner, "outer": self.adf_outer,
+            "cy": self.centre_y, "cx": self.centre_x,
+        }  # fmt: skip
+        for name, spin in self._spins.items():
             spin.native.setKeyboardTracking(False)
-            spin.changed.connect(self._detector_changed)
+            spin.changed.connect(lambda value, name=name: self._field_changed(name, value))
+        self.units.changed.connect(lambda _value: None if self._syncing else self.sync())
         self.channel.changed.connect(self._channel_changed)
         self.display.changed.connect(self._display_changed)
         self.beam_button.clicked.connect(self._use_as_beam_centre)
@@ -127,6 +151,7 @@ class Navigator(Container):
         self.max_button.clicked.connect(lambda: self.on_pattern("max", self.region()))
         if on_add is not None:
             self.add_button.clicked.connect(on_add)
+        self.save_button.clicked.connect(self._save_clicked)
         self.canvas = NavigatorCanvas(viewer, on_click, self._region_changed)
         self.canvas.setToolTip(
             "Virtual image of the scan (a napari canvas: zoom, contrast, colormap). Press or "
@@ -135,15 +160,18 @@ class Navigator(Container):
         )
         self.hint = Label(value="")
         self.hint.native.setWordWrap(True)
-        buttons = Container(widgets=[self.mean_button, self.max_button, self.add_button],
-                            layout="horizontal", labels=False)  # fmt: skip
+        # one row (the dock is narrow and the trace must stay in view): short labels, tooltips
+        buttons = Container(
+            widgets=[self.mean_button, self.max_button, self.add_button, self.save_button],
+            layout="horizontal", labels=False,
+        )  # fmt: skip
         self.extend([self.hint, buttons, self.compute_button, self.progress])
         self.native.layout().insertWidget(0, self.canvas)
         #: Channel, display and detector controls, bound here, placed by the widget.
         self.settings = Container(
             widgets=[
-                self.channel, self.display, self.bf_radius, self.adf_inner, self.adf_outer,
-                self.centre_y, self.centre_x, self.calibrated, self.beam_button,
+                self.channel, self.display, self.units, self.bf_radius, self.adf_inner,
+                self.adf_outer, self.centre_y, self.centre_x, self.calibrated, self.beam_button,
             ]
         )  # fmt: skip
         self.image: np.ndarray | None = None  # the navigator image as shown (after display)
@@ -152,16 +180,43 @@ class Navigator(Container):
         self.sync()
 
     # -- model -> controls ------------------------------------------------------------------------
+    def factor(self) -> float:
+        """Calibrated units per detector pixel of the controls (1 when they show pixels)."""
+        scale = self.model.signal_scale
+        if self.units.value == "pixel" or not scale or self.model.signal_unit == "pixel":
+            return 1.0
+        return float(scale)
+
+    def _sync_units(self) -> None:
+        """Offer the pattern's calibrated unit (when it has one) beside detector pixels."""
+        m = self.model
+        unit = m.signal_unit if m.signal_scale and m.signal_unit != "pixel" else None
+        choices = ["pixel"] if unit is None else ["pixel", unit]
+        if list(self.units.choices) != choices:
+            keep = self.units.value != "pixel"
+            self.units.choices = choices
+            self.units.value = unit if keep and unit is not None else "pixel"
+        f = self.factor()
+        # a hundredth of a pixel stays visible in any unit
+        decimals = 2 if f == 1.0 else min(max(2, math.ceil(-math.log10(f / 100))), 10)
+        suffix = "" if f == 1.0 else f" {self.units.value}"
+        for spin in self._spins.values():
+            spin.native.setDecimals(decimals)
+            spin.native.setSingleStep(f)
+            spin.native.setSuffix(suffix)
+
     def sync(self) -> None:
         """Show the model's detector."""
-        self._syncing = True
+        was, self._syncing = self._syncing, True
         try:
-            bf, inner, outer = self.model.radii
+            self._sync_units()
+            f = self.factor()
+            bf, inner, outer = (r * f for r in self.model.radii)
             self.bf_radius.value, self.adf_inner.value, self.adf_outer.value = bf, inner, outer
             self.channel.value = self.model.channel
             self.display.value = self.model.detector_state.display
         finally:
-            self._syncing = False
+            self._syncing = was
         self._sync_centre()
 
     def _centre(self) -> tuple[float, float] | None:
@@ -173,37 +228,53 @@ class Navigator(Container):
 
     def _sync_centre(self) -> None:
         centre = self._centre()
-        self._syncing = True
+        was, self._syncing = self._syncing, True
         try:
             if centre is not None:
-                self.centre_y.value, self.centre_x.value = centre
+                f = self.factor()
+                self.centre_y.value, self.centre_x.value = centre[0] * f, centre[1] * f
         finally:
-            self._syncing = False
-        self._show_calibrated(centre)
+            self._syncing = was
+        self._show_other(centre)
 
-    def _show_calibrated(self, centre: tuple[float, float] | None) -> None:
-        scale, unit = self.model.signal_scale, self.model.signal_unit
+    def _show_other(self, centre: tuple[float, float] | None) -> None:
+        """The radii and centre in the unit the controls do not show."""
+        m = self.model
+        scale, unit = m.signal_scale, m.signal_unit
         if not scale or unit == "pixel":
             self.calibrated.value = "(pattern not calibrated)"
             return
-        bf, inner, outer = (r * scale for r in self.model.radii)
+        f, unit = (scale, unit) if self.factor() == 1.0 else (1.0, "pixel")
+        bf, inner, outer = (r * f for r in m.radii)
         text = f"BF {bf:.4g}, ADF {inner:.4g}-{outer:.4g} {unit}"
         if centre is not None:
-            text += f"; centre ({centre[0] * scale:.4g}, {centre[1] * scale:.4g})"
+            text += f"; centre ({centre[0] * f:.4g}, {centre[1] * f:.4g})"
         self.calibrated.value = text
 
     # -- controls -> model ------------------------------------------------------------------------
-    def _detector_changed(self, _value: object = None) -> None:
+    def _field_changed(self, name: str, value: float) -> None:
+        """One control edited: only its own field changes (others may be shown rounded)."""
         if self._syncing:
             return
-        radii = (self.bf_radius.value, self.adf_inner.value, self.adf_outer.value)
+        f = self.factor()
+        # what the control showed for the model's value: equal means not edited (rounding)
+        shown = 0.5 * 10.0 ** -self._spins[name].native.decimals()
         changes: dict[str, Any] = {}
-        if radii != self.model.radii:
-            changes["radii"] = radii
-        centre = (self.centre_y.value, self.centre_x.value)
-        current = self._centre()
-        if current is not None and not np.allclose(centre, current):
-            changes["centre"] = centre
+        if name in ("bf", "inner", "outer"):
+            radii = list(self.model.radii)
+            i = ("bf", "inner", "outer").index(name)
+            if abs(radii[i] * f - value) > shown:
+                radii[i] = float(value) / f
+                changes["radii"] = tuple(radii)
+        else:
+            current = self._centre()
+            if current is None:
+                return
+            centre = list(current)
+            i = 0 if name == "cy" else 1
+            if abs(centre[i] * f - value) > shown:
+                centre[i] = float(value) / f
+                changes["centre"] = tuple(centre)
         if changes:
             self.model.set_detector(**changes)
             if self.model.pass_needed:
@@ -224,6 +295,18 @@ class Navigator(Container):
         if centre is not None:
             self.model.set_beam_centre(centre)
             self.on_compute()
+
+    def _save_clicked(self) -> None:
+        from qtpy.QtWidgets import QFileDialog
+
+        if self.on_save is None or self.image is None:
+            return
+        path, _filter = QFileDialog.getSaveFileName(
+            self.native, "Save navigator", f"navigator_{self.model.channel}.tif",
+            "TIFF (*.tif *.tiff)",
+        )  # fmt: skip
+        if path:
+            self.on_save(path)
 
     def region(self) -> np.ndarray | None:
         """The region drawn on the navigator, as a mask of the scan (``None``: none)."""

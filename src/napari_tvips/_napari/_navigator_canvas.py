@@ -143,7 +143,8 @@ class NavigatorCanvas(QWidget):
             return
         first = not self.image.visible or self.image.data.shape != image.shape
         data = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0)
-        self.image.visible = True  # before the data: napari skips updates of hidden layers
+        if not self.image.visible:  # before the data: napari skips updates of hidden layers
+            self.image.visible = True  # (and setting it redraws: not on every update)
         self.image.data = data
         if tuple(self.image.scale) != tuple(scale):
             for lay in (self.image, self.marker, self.region):

@@ -20,9 +20,11 @@ from magicgui.widgets import ComboBox, Container
 from napari.layers import Image
 from napari.qt.threading import thread_worker
 from napari.utils import progress
-from qtpy.QtCore import QSize, Qt
+from napari.utils.notifications import show_info
+from qtpy.QtCore import QSize, Qt, QTimer
 from qtpy.QtWidgets import QFrame, QScrollArea
 
+from .._imager_export import write_navigator_tiff
 from .._model import Reslice, ScanModel
 from .._record import record_of
 from .._series import Series
@@ -41,6 +43,9 @@ _HINT_STACK = (
 )
 _HINT_PASS = "Press Compute navigator to see the virtual image of the scan here."
 
+
+#: Milliseconds between restarts of the navigator pass while a detector is dragged.
+LIVE_MS = 40
 
 #: Width the dock asks for (pixels): enough for the controls, leaving the canvas most of a
 #: 1280-pixel-wide window.
@@ -98,8 +103,18 @@ class ScanWidget(Container):
         self.navigator = Navigator(
             self.model, self.on_navigator_click, self.compute_navigator, viewer=self.viewer,
             on_pattern=self.show_pattern, on_add=self.add_navigator_layer,
+            on_save=self.save_navigator,
         )  # fmt: skip
-        self.detector_shapes = DetectorShapes(self.viewer, self.model, self.compute_navigator)
+        self.detector_shapes = DetectorShapes(
+            self.viewer, self.model, self.compute_navigator, on_live=self.live_edit
+        )
+        # a dragged detector restarts its pass at most every LIVE_MS (the drag stays fluid)
+        self._live_timer = QTimer()
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_MS)
+        self._live_timer.timeout.connect(self.compute_navigator)
+        self._live: bool = False  # keep the image on screen until the new pass shows some
+        self._worker_key: Any = None
         self._pattern_worker: Any = None
         self._progress: progress | None = None
         self.trace = TracePanel(self.model, on_select=self.on_trace_click)
@@ -219,13 +234,35 @@ class ScanWidget(Container):
     def _stop_worker(self) -> None:
         if self._worker is not None:
             self._worker.quit()
-            self._worker = None
+            self._worker = self._worker_key = None
         self._close_progress()
 
+    def _pass_key(self) -> Any:
+        """What the navigator pass computes: recording, detector and beam centre."""
+        imager = self.model.imager()
+        centre = None if imager is None else imager.centre
+        return (self.model.key, id(imager), self.model.detector_state, centre)
+
+    def live_edit(self) -> None:
+        """A dragged detector is about to move: (re)start its pass soon (throttled).
+
+        The image on screen stays until the new pass has values; the timer's
+        :meth:`compute_navigator` replaces a pass for an older position.
+        """
+        self._live = True
+        if not self._live_timer.isActive():
+            self._live_timer.start()
+
     def compute_navigator(self) -> Any:
-        """Start (or resume) the background pass over the frames; returns the worker."""
+        """Start (or resume) the background pass over the frames; returns the worker.
+
+        A pass already running for the same detector keeps running.
+        """
+        if self._worker is not None and self._worker_key == self._pass_key():
+            return self._worker
         self._stop_worker()
         if not self.model.pass_needed:
+            self._live = False
             self._redraw()
             return None
         worker = thread_worker(self.model.iter_pass)()
@@ -233,6 +270,7 @@ class ScanWidget(Container):
         # a stopped worker finishes later: only the current one may clear the state
         worker.finished.connect(lambda: self._on_finished(worker))
         self._worker = worker
+        self._worker_key = self._pass_key()
         self._close_progress()
         self._progress = progress(total=0, desc="TVIPS navigator pass")  # napari's activity
         worker.start()
@@ -254,13 +292,14 @@ class ScanWidget(Container):
         if worker is not None and worker is not self._worker:
             return
         self._worker = None
+        self._live = False
         self._close_progress()
         self._redraw()
 
     # -- drawing ---------------------------------------------------------------------------
     def _redraw_soon(self) -> None:
         now = time.perf_counter()
-        if self._worker is None or now - self._last_draw > 0.1:
+        if self._worker is None or self._live or now - self._last_draw > 0.1:
             self._last_draw = now
             self._redraw()
 
@@ -299,7 +338,11 @@ class ScanWidget(Container):
         m = self.model
         image = self.navigator_image()
         hint = "" if m.series is None else _HINT_STACK if not m.is_scan else _HINT_PASS
-        self.navigator.show(image, hint)
+        if self._live and image is not None and np.isnan(image).all():
+            pass  # a dragged detector's pass has nothing yet: keep the last image on screen
+        else:
+            self._live = self._live and image is None
+            self.navigator.show(image, hint)
         layer = self._current
         if layer is not None and m.is_scan and m.values() is not None:
             if self.detector_shapes.shapes is None:
@@ -352,7 +395,8 @@ class ScanWidget(Container):
         """Show the mean or max pattern of a region of the scan (``None``: all) as a layer.
 
         Runs in a worker: the scan's kept patterns when it covers the whole recording and the
-        first pass is done, else a pass over the region's frames. Returns the worker.
+        first pass is done, else a pass over the region's frames only (its cost is the region's
+        size), with progress on the navigator and in napari's activity. Returns the worker.
         """
         imager, frames = self.model.imager(), self._scan_frames(region)
         if imager is None or frames is None or frames.size == 0:
@@ -362,7 +406,15 @@ class ScanWidget(Container):
         if self._pattern_worker is not None:
             self._pattern_worker.quit()
         worker = thread_worker(imager.iter_pattern)(kind, None if whole else frames)
-        worker.yielded.connect(lambda p: self.navigator.set_progress(*p))
+        bar = progress(total=0, desc=f"TVIPS {name}")  # napari's activity dock
+
+        def step(done_total: tuple[int, int]) -> None:
+            self.navigator.set_progress(*done_total)
+            bar.n, bar.total = done_total
+            bar.refresh()
+
+        worker.yielded.connect(step)
+        worker.finished.connect(bar.close)
         worker.returned.connect(lambda pattern: self._pattern_layer(name, pattern))
         self._pattern_worker = worker
         worker.start()
@@ -383,8 +435,27 @@ class ScanWidget(Container):
             colormap="magma", blending="additive",
         )  # fmt: skip
 
+    def _navigator_info(self) -> dict[str, Any]:
+        """What the navigator image is: recording, channel, detector, calibration."""
+        m = self.model
+        values = m.values()
+        geom = None if values is None else values.geometry(m.channel)
+        detector = None if geom is None else {"kind": geom[0], **geom[1]}
+        return {
+            "recording": m.series.paths[0] if m.series is not None else None,
+            "channel": m.channel, "detector": detector,
+            "beam_centre": None if values is None else values.beam_centre(),
+            "detector_unit": "pixel",
+            "scan_step": m.scan_step if m.scan_step > 0 else None, "scan_unit": m.scan_unit,
+        }  # fmt: skip
+
     def add_navigator_layer(self) -> Any:
-        """Add the navigator image to the main viewer as a layer (scan step and unit as scale)."""
+        """Add the navigator image to the main viewer as a 2-D layer (scan step as scale).
+
+        Axes ``scan_y``, ``scan_x``. napari aligns layers on the viewer's last axes, so in a
+        4-D scan this layer is drawn over the pattern (ky, kx) at every scan position: it is
+        a way to keep or save the image; :meth:`save_navigator` writes a calibrated TIFF.
+        """
         image = self.navigator.image
         if image is None:
             return None
@@ -394,8 +465,24 @@ class ScanWidget(Container):
         return self.viewer.add_image(
             np.asarray(image, dtype=np.float32), name=f"navigator ({m.channel})",
             scale=(step, step), units=(unit, unit), axis_labels=("scan_y", "scan_x"),
-            colormap="gray",
+            colormap="gray", metadata={"tvips_navigator": self._navigator_info()},
         )  # fmt: skip
+
+    def save_navigator(self, path: str) -> list[str]:
+        """Save the navigator's values (linear) as a TIFF with the scan step and unit.
+
+        NaN marks positions not computed yet. Returns the written path.
+        """
+        image = self.navigator_image()
+        if image is None or image.ndim != 2:
+            raise ValueError("no navigator image to save: compute the navigator of a scan first")
+        m = self.model
+        step = m.scan_step if m.scan_step > 0 else None
+        written = write_navigator_tiff(
+            path, image, step=step, unit=m.scan_unit, info=self._navigator_info()
+        )
+        show_info(f"Navigator saved to {written[0]}")
+        return written
 
     def on_trace_click(self, frame: int) -> None:
         """Show the clicked frame: in the stack, or at the scan position showing it (if any)."""
