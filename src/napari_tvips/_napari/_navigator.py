@@ -23,6 +23,7 @@ from magicgui.widgets import (
     ProgressBar,
     PushButton,
 )
+from qtpy.QtWidgets import QSizePolicy
 
 from .._imager_channels import CHANNELS, DISPLAYS, display
 from .._model import ScanModel
@@ -115,6 +116,8 @@ class Navigator(Container):
             "Add the navigator image to the main viewer as its own layer, with the scan's "
             "calibration (save it with File > Save Selected Layers)"
         )
+        self.calibrated.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+        self.calibrated.native.setMinimumWidth(10)  # its width follows the dock, not its text
         self.calibrated.native.setWordWrap(True)  # long text must not widen the dock
         for spin in (self.bf_radius, self.adf_inner, self.adf_outer, self.centre_y, self.centre_x):
             spin.native.setKeyboardTracking(False)
