@@ -49,6 +49,11 @@ def test_calibrating_keeps_the_dock_and_shows_the_whole_pattern(
     assert 0.5 * min(sides) < shown <= max(sides)
     middle = extent / 2 - layer.scale[-1] / 2
     np.testing.assert_allclose(camera.center[-2:], [middle, middle], atol=layer.scale[-1])
+    # the detector drawn over the pattern moved with it (one set of layers)
+    shapes = w.detector_shapes
+    for lay in (shapes.shapes, shapes.centre):
+        np.testing.assert_allclose(lay.scale, layer.scale[-2:])
+    assert [x.name for x in viewer.layers].count("virtual detector") == 1
     # a re-slice that keeps the pixel size keeps the person's view
     viewer.scene.camera.zoom *= 3
     zoom = viewer.scene.camera.zoom

@@ -193,8 +193,9 @@ class ScanWidget(Container):
         layer.metadata = {**layer.metadata, **kwargs["metadata"]}
         layer.contrast_limits = limits
         if refit:  # the detector drawn over the pattern follows its new pixel size
-            if self.detector_shapes.shapes is not None:
-                self.detector_shapes.attach(layer)
+            for lay in (self.detector_shapes.shapes, self.detector_shapes.centre):
+                if lay is not None:
+                    lay.scale, lay.translate = layer.scale[-2:], layer.translate[-2:]
             self.viewer.reset_view()
         self.reslices += 1
         record = record_of(kwargs["metadata"])
