@@ -6,6 +6,7 @@ the files are written by :func:`tvips_bytes.write_recording`, not by our writer.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,4 +87,93 @@ def scan_file(
         len(drop),
         post,
         hysteresis,
+    )
+
+
+@dataclass(frozen=True)
+class PositionsFile:
+    """A written EM-Scan recording (Scan_x/Scan_y positions) and the truth about it."""
+
+    path: Path
+    frames: np.ndarray  # (n, dimy, dimx) in acquisition order; pixels encode the frame index
+    truth: np.ndarray  # (scan_y, scan_x): the frame shown at each position
+    start: int
+    stop: int
+    repeated: int
+    missing: int
+    invalid: int
+    after: int
+
+
+def positions_file(
+    folder: Path,
+    name: str = "emscan",
+    *,
+    scan: tuple[int, int] = (5, 7),
+    pre: int = 3,
+    post: int = 2,
+    repeat: tuple[int, ...] = (),
+    drop: tuple[int, ...] = (),
+    invalid: tuple[int, ...] = (),
+    post_at: tuple[float, float] = (0.0, 0.0),
+    frame: tuple[int, int] = (4, 6),
+) -> PositionsFile:
+    """A fly-back raster EM-Scan recording (108-byte frame headers, ``rotidx`` 0 throughout).
+
+    The beam is parked at (0, 0) for ``pre`` frames, then visits the positions in raster order:
+    the camera takes a second frame at the positions ``repeat``, none at ``drop``, and writes a
+    NaN position for the frame of the positions ``invalid`` (taken again right after, valid).
+    After the scan, ``post`` frames at ``post_at`` (x, y); (0, 0) starts a next scan.
+    """
+    height, width = scan
+    assert 0 not in drop and 0 not in invalid, "the scan's first position must have its frame"
+    xs: list[float] = [0.0] * pre
+    ys: list[float] = [0.0] * pre
+    first: dict[int, int] = {}
+    repeated = n_invalid = 0
+    for pos in range(height * width):
+        if pos in drop:
+            continue
+        y, x = divmod(pos, width)
+        if pos in invalid:
+            xs.append(float("nan"))
+            ys.append(float(y))
+            n_invalid += 1
+        first[pos] = len(xs)
+        for _ in range(2 if pos in repeat else 1):
+            xs.append(float(x))
+            ys.append(float(y))
+        repeated += pos in repeat and pos != 0
+    # the scan starts at the last frame of the first run at (0, 0): the parked frames and a
+    # repeat of position 0 are before the scan
+    start = first[0] = pre + (0 in repeat)
+    stop = len(xs) - 1
+    after = post
+    if post and not (post_at == (0.0, 0.0) or math.isnan(post_at[0])):
+        repeated, stop, after = repeated + post, stop + post, 0  # parked inside the scan
+    xs += [post_at[0]] * post
+    ys += [post_at[1]] * post
+    truth = np.empty(height * width, dtype=np.int64)
+    for pos in range(height * width):
+        truth[pos] = first[pos] if pos in first else truth[pos - 1]
+    n = len(xs)
+    frames = np.broadcast_to(np.arange(n, dtype=np.uint16)[:, None, None], (n, *frame)).copy()
+    frames[:, 0, : frame[1]] = np.arange(frame[1], dtype=np.uint16)  # not a constant frame
+    write_recording(
+        folder / name,
+        frames,
+        fhb=108,
+        headers={"rotidx": [0] * n, "scan_x": xs, "scan_y": ys},
+        frames_per_part=[n // 2, n - n // 2],
+    )
+    return PositionsFile(
+        folder / f"{name}_000.tvips",
+        frames,
+        truth.reshape(height, width),
+        start,
+        stop,
+        repeated,
+        len(drop),
+        n_invalid,
+        after,
     )

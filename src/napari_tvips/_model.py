@@ -36,6 +36,7 @@ from ._record import LayoutSource, TvipsRecord
 from ._scan import HeaderScan, ScanLayout, apply_winding, header_scan
 from ._series import Series
 from ._suggest import Suggestion, suggest_layout
+from ._units import known_unit
 from ._virtual import Detector
 
 __all__ = ["HEADER_TRACES", "Reslice", "ScanEvents", "ScanModel"]
@@ -242,6 +243,15 @@ class ScanModel:
         changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
         if not changed:
             return False
+        for key in ("scan_unit", "signal_unit"):
+            if key in changed and changed[key] != "pixel" and not known_unit(changed[key]):
+                name = self.series.parts[0].path if self.series is not None else "no recording"
+                self._say(
+                    f"Not applied: {name}: {changed[key]!r} is not a unit napari knows "
+                    "(for example nm, 1/nm, mrad, Å^-1)"
+                )
+                self.events.params.emit()  # the box shows the unit in use again
+                return False
         layout_keys = set(changed) & {"shape", "start"}
         if self.source == "stack" and "source" not in changed and layout_keys:
             changed["source"] = "manual"

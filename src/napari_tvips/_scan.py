@@ -19,7 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["HeaderScan", "ScanLayout", "auto_layout", "header_scan", "rotidx_index_map"]
+__all__ = [
+    "HeaderScan",
+    "ScanLayout",
+    "auto_layout",
+    "header_scan",
+    "rotidx_index_map",
+    "scan_positions_map",
+]
 
 _WINDINGS = {None: None, "x": "x", 0: "x", "y": "y", 1: "y"}
 
@@ -155,49 +162,116 @@ def rotidx_index_map(rotidx: np.ndarray) -> np.ndarray | None:
             f"Scan of {total} points from rotidx has only {seg.size} frames; rotidx is not a "
             "scan index here, please supply a scan_shape and start_frame."
         )
-    positions = np.zeros(total, dtype=np.int64)
-    value_at = 0  # index (in seg) where the current run of equal rotidx starts
-    for i in range(seg.size):
-        if seg[value_at] != seg[i]:
-            lo, hi = max(int(seg[value_at]) - 1, 0), int(seg[i]) - 1
-            frames = np.arange(value_at, i)[: hi - lo]
-            if frames.size:
-                positions[lo:hi] = frames[-1]
-                positions[lo : lo + frames.size] = frames
-            value_at = i
-    positions[max(int(seg[value_at]) - 1, 0) :] = value_at
+    # runs of equal rotidx (seg never decreases): run r holds value v[r] from frame b[r] on, for
+    # L[r] frames, and covers positions v[r] - 1 .. v[r + 1] - 2; its frames take them in turn and
+    # the last of them fills whatever positions remain (a gap: positions without a frame)
+    b = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+    v = seg[b]
+    length = np.diff(np.r_[b, seg.size])
+    lo = np.maximum(v - 1, 0)
+    gaps = np.r_[np.diff(v), 1]  # the final run covers its own position only
+    used = np.minimum(length, gaps)
+    p = np.arange(total, dtype=np.int64)
+    run = np.searchsorted(lo, p, side="right") - 1
+    r = np.maximum(run, 0)  # positions before the first run's (none in practice) show frame 0
+    positions = np.where(run >= 0, b[r] + np.minimum(p - lo[r], used[r] - 1), 0)
     return (positions + start).reshape(side, side)
 
 
-def scan_positions_layout(headers: Mapping[str, np.ndarray]) -> ScanLayout | None:
-    """Layout from EM-Scan ``scan_x``/``scan_y`` frame header values, if they describe a scan.
+#: Largest EM-Scan position taken as one (float32 holds every integer below it exactly).
+_MAX_POSITION = 2**24
 
-    The first scan frame is the first frame at position (0, 0) that is followed by (x=1, y=0) or,
-    for one-column scans, (0, 1); the shape is the largest position seen after it, plus one.
+
+@dataclass(frozen=True)
+class _PositionsMap:
+    """An index map built from EM-Scan positions, with its frame counts (see below)."""
+
+    index_map: np.ndarray
+    start: int
+    stop: int
+    repeated: int
+    missing: int
+    invalid: int
+
+
+def scan_positions_map(headers: Mapping[str, np.ndarray]) -> _PositionsMap | None:
+    """Index map from EM-Scan ``scan_x``/``scan_y`` frame header values, if they describe a scan.
+
+    The positions themselves place the frames, so repeated and lost frames do not shift the scan:
+
+    - frames without a usable position (NaN, infinite, negative, not an integer, >= 2**24) are
+      skipped (``invalid``);
+    - the scan starts at the last frame of the first run at (0, 0) that the beam leaves (frames
+      before it, parked or elsewhere, are not part of the scan);
+    - it ends before the beam next comes back to (0, 0) (a next scan; those frames are after it);
+    - its shape is the largest ``scan_y`` and ``scan_x`` inside it, plus one;
+    - each position takes its first frame; later frames at a taken position are ``repeated``;
+    - a position without a frame shows the frame of the position before it in raster order
+      (``missing``), as the ``rotidx`` map fills gaps.
+
+    Returns
+    -------
+    _PositionsMap or None
+        ``None`` when the headers carry no positions or the beam never leaves (0, 0).
+
+    Raises
+    ------
+    ValueError
+        If the positions span far more scan points than the scan has frames (corrupt positions
+        must not allocate a huge map of repeated frames).
     """
     if "scan_x" not in headers or "scan_y" not in headers:
         return None
-    sx, sy = headers["scan_x"], headers["scan_y"]
-    ok = np.isfinite(sx) & np.isfinite(sy) & (sx >= 0) & (sy >= 0) & (sx < 2**20) & (sy < 2**20)
-    if not ok.any() or (sx[ok].max() == 0 and sy[ok].max() == 0):
+    sx = np.asarray(headers["scan_x"], dtype=np.float64)
+    sy = np.asarray(headers["scan_y"], dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        valid = (
+            np.isfinite(sx) & np.isfinite(sy) & (sx >= 0) & (sy >= 0)
+            & (sx < _MAX_POSITION) & (sy < _MAX_POSITION)
+            & (sx == np.floor(sx)) & (sy == np.floor(sy))
+        )  # fmt: skip
+    frames = np.flatnonzero(valid)
+    x, y = sx[frames].astype(np.int64), sy[frames].astype(np.int64)
+    origin = (x == 0) & (y == 0)
+    leaves = np.flatnonzero(origin[:-1] & ~origin[1:])
+    if leaves.size == 0:
         return None
-    if not np.array_equal(sx[ok], np.round(sx[ok])) or not np.array_equal(sy[ok], np.round(sy[ok])):
+    first = int(leaves[0])
+    back = np.flatnonzero(origin[first + 1 :] & ~origin[first:-1])
+    last = first + 1 + int(back[0]) if back.size else frames.size  # exclusive, in valid frames
+    x, y, frames = x[first:last], y[first:last], frames[first:last]
+    width, height = int(x.max()) + 1, int(y.max()) + 1
+    total = width * height
+    if total > 2 * frames.size:
+        raise ValueError(
+            f"Scan of {height} x {width} points from Scan_x/Scan_y has only {frames.size} frames "
+            f"(largest position x {width - 1}, y {height - 1}); the positions do not describe a "
+            "scan here, please supply a scan_shape and start_frame."
+        )
+    taken, first_frame = np.unique(y * width + x, return_index=True)
+    positions = np.full(total, -1, dtype=np.int64)
+    positions[taken] = frames[first_frame]
+    # a position without a frame shows the one before it (position 0 always has one)
+    filled = np.maximum.accumulate(np.where(positions >= 0, np.arange(total), 0))
+    start, stop = int(frames[0]), int(frames[-1])
+    return _PositionsMap(
+        positions[filled].reshape(height, width),
+        start,
+        stop,
+        repeated=int(frames.size - taken.size),
+        missing=int(total - taken.size),
+        invalid=int(stop - start + 1 - frames.size),
+    )
+
+
+def scan_positions_layout(found: _PositionsMap) -> ScanLayout | None:
+    """The regular raster of a positions map (``None`` when it repeats, skips or reorders)."""
+    if found.repeated or found.missing or found.invalid:
         return None
-    x = np.where(ok, sx, -1).astype(np.int64)
-    y = np.where(ok, sy, -1).astype(np.int64)
-    origin = (x[:-1] == 0) & (y[:-1] == 0)
-    nxt = ((x[1:] == 1) & (y[1:] == 0)) | ((x[1:] == 0) & (y[1:] == 1))
-    candidates = np.flatnonzero(origin & nxt)
-    if candidates.size == 0:
+    layout = ScanLayout(found.index_map.shape, found.start)
+    if not np.array_equal(layout.index_map(found.stop + 1), found.index_map):
         return None
-    start = int(candidates[0])
-    width = int(x[start:].max()) + 1
-    height = int(y[start:].max()) + 1
-    available = (x.size - start) // width
-    height = min(height, available)
-    if height <= 0:
-        return None
-    return ScanLayout((height, width), start)
+    return layout
 
 
 def auto_layout(
@@ -205,33 +279,26 @@ def auto_layout(
 ) -> tuple[np.ndarray, ScanLayout | None]:
     """Detect the scan from frame headers, as ``scan_shape="auto"`` does.
 
-    ``rotidx`` is used when it increases anywhere (RosettaSciIO's rule, made signed); else EM-Scan
-    positions. Winding and hysteresis are applied to the result.
+    ``rotidx`` is used when it increases anywhere (RosettaSciIO's rule, made signed); else the
+    EM-Scan positions (:func:`scan_positions_map`). Winding and hysteresis are applied to the
+    result.
 
     Returns
     -------
     tuple
         The index map and, when the scan is a regular raster, its :class:`ScanLayout`
-        (``None`` for rotidx maps, which may repeat or skip frames).
+        (``None`` for maps that repeat or skip frames, and for every rotidx map).
 
     Raises
     ------
     ValueError
         If the headers do not describe a scan.
     """
-    rot = headers.get("rotidx")
-    if rot is not None:
-        grid = rotidx_index_map(rot)
-        if grid is not None:
-            return apply_winding(grid, winding, hysteresis), None
-    layout = scan_positions_layout(headers)
+    found = header_scan(headers)
+    layout = found.layout
     if layout is not None:
         layout = ScanLayout(layout.shape, layout.start, winding, hysteresis)
-        return layout.index_map(len(next(iter(headers.values())))), layout
-    raise ValueError(
-        "Scan start and stop information could not be automatically determined. "
-        "Please supply a scan_shape and scan_start_frame."
-    )
+    return apply_winding(found.index_map, winding, hysteresis), layout
 
 
 def as_shape(scan_shape: Sequence[int] | int) -> tuple[int, ...]:
@@ -261,6 +328,8 @@ class HeaderScan:
         Frames after the scan (``rotidx`` dropped back, or the positions ended).
     layout : ScanLayout or None
         The regular layout, when the scan is one (EM-Scan positions).
+    invalid : int
+        Frames inside the scan without a usable position (EM-Scan), skipped.
     """
 
     index_map: np.ndarray
@@ -271,6 +340,7 @@ class HeaderScan:
     missing: int
     after: int
     layout: ScanLayout | None = None
+    invalid: int = 0
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -285,6 +355,8 @@ class HeaderScan:
             f"{self.repeated} repeated frame{'s' * (self.repeated != 1)} skipped, "
             f"{self.missing} missing"
         )
+        if self.invalid:
+            words += f"; {self.invalid} frame{'s' * (self.invalid != 1)} without a position skipped"
         if self.after:
             words += f"; {self.after} frame{'s' * (self.after != 1)} after the scan"
         return words
@@ -298,17 +370,41 @@ def header_scan(headers: Mapping[str, np.ndarray]) -> HeaderScan:
     ValueError
         If the headers do not describe a scan (the message says why).
     """
-    grid, layout = auto_layout(headers)
-    n = len(next(iter(headers.values())))
-    used = int(np.unique(grid).size)
-    if layout is not None:
-        start, stop = layout.start, layout.start + grid.size - 1
-        return HeaderScan(grid, "scan_x/scan_y", start, stop, 0, 0, n - stop - 1, layout)
-    start, stop = int(grid.min()), int(grid.max())
-    rot = np.asarray(headers["rotidx"], dtype=np.int64)
-    # the scan's last frame is the last frame of the final position's run of equal rotidx
-    last = stop
-    while last + 1 < n and rot[last + 1] == rot[stop]:
-        last += 1
-    frames = last - start + 1
-    return HeaderScan(grid, "rotidx", start, last, frames - used, grid.size - used, n - last - 1)
+    n = len(next(iter(headers.values()), ()))
+    rot = headers.get("rotidx")
+    try:
+        grid = rotidx_index_map(rot) if rot is not None else None
+    except ValueError:  # not a scan index; EM-Scan positions may still describe the scan
+        if scan_positions_map(headers) is None:
+            raise
+        grid = None
+    if grid is not None:
+        flat = np.sort(grid, axis=None)  # already sorted: fast (np.unique hashes, ~1 s per 1M)
+        used = int(np.count_nonzero(flat[1:] != flat[:-1])) + 1
+        start, stop = int(grid.min()), int(grid.max())
+        rot = np.asarray(rot, dtype=np.int64)
+        # the scan's last frame is the last frame of the final position's run of equal rotidx
+        last = stop
+        while last + 1 < n and rot[last + 1] == rot[stop]:
+            last += 1
+        frames = last - start + 1
+        return HeaderScan(
+            grid, "rotidx", start, last, frames - used, grid.size - used, n - last - 1
+        )
+    found = scan_positions_map(headers)
+    if found is None:
+        raise ValueError(
+            "Scan start and stop information could not be automatically determined. "
+            "Please supply a scan_shape and scan_start_frame."
+        )
+    return HeaderScan(
+        found.index_map,
+        "scan_x/scan_y",
+        found.start,
+        found.stop,
+        found.repeated,
+        found.missing,
+        n - found.stop - 1,
+        scan_positions_layout(found),
+        found.invalid,
+    )

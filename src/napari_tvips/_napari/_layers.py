@@ -10,6 +10,7 @@ few frames used for the contrast limits.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from .._metadata import FrameHeaders, build_metadata, frame_times, signal_units
 from .._record import KEY, LayoutSource, TvipsRecord
 from .._scan import ScanLayout
 from .._series import Series
+from .._units import known_unit
 from ._movie_clock import attach_to_current_viewer
 from ._movie_time import stack_time_step
 
@@ -62,6 +64,22 @@ def _signal_axes(
     if size > 0:
         return [size, size], [unit, unit], labels
     return [1.0, 1.0], ["pixel", "pixel"], labels
+
+
+def _shown_units(series: Series, units: list[str]) -> list[str]:
+    """``units``, with any napari cannot parse shown as ``"pixel"`` (a warning names it)."""
+    shown = []
+    for unit in units:
+        if unit != "pixel" and not known_unit(unit):
+            warnings.warn(
+                f"{series.parts[0].path}: unit {unit!r} is not one napari understands; the "
+                "axes show pixel (the value is kept in the layer's metadata)",
+                UserWarning,
+                stacklevel=3,
+            )
+            unit = "pixel"
+        shown.append(unit)
+    return shown
 
 
 def _translate(series: Series, nav_shape: tuple[int, ...], scan: bool) -> list[float] | None:
@@ -174,7 +192,7 @@ def layer_kwargs(
     kwargs: dict[str, Any] = {
         "name": series.name,
         "scale": shown_nav_scale + sig_scale,
-        "units": nav_units + sig_units,
+        "units": _shown_units(series, nav_units + sig_units),
         "axis_labels": nav_labels + sig_labels,
         "contrast_limits": list(limits) if limits is not None else list(contrast_limits(data)),
         "translate": translate,

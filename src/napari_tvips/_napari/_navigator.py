@@ -26,6 +26,7 @@ from magicgui.widgets import (
     ProgressBar,
     PushButton,
 )
+from qtpy.QtWidgets import QSizePolicy
 
 from .._imager_channels import CHANNELS, DISPLAYS, display
 from .._model import ScanModel
@@ -134,6 +135,8 @@ class Navigator(Container):
             "Save the navigator's values (linear, whatever the display) as a float32 ImageJ "
             "TIFF with the scan step and unit as its pixel size, and the detector in its Info"
         )
+        self.calibrated.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+        self.calibrated.native.setMinimumWidth(10)  # its width follows the dock, not its text
         self.calibrated.native.setWordWrap(True)  # long text must not widen the dock
         self._spins: dict[str, FloatSpinBox] = {
             "bf": self.bf_radius, "inner": self.adf_inner, "outer": self.adf_outer,

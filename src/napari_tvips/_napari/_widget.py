@@ -195,6 +195,10 @@ class ScanWidget(Container):
             signal_unit=reslice.signal_unit,
             limits=(limits[0], limits[1]),
         )
+        # a new pattern pixel size moves the pattern's world extent: show it whole again
+        refit = tuple(layer.scale[-2:]) != tuple(kwargs["scale"][-2:]) or tuple(
+            layer.translate[-2:]
+        ) != tuple(kwargs["translate"][-2:])
         # data first: napari checks scale/units/axis_labels against the data's ndim
         layer.data = data
         layer.scale = kwargs["scale"]
@@ -203,6 +207,11 @@ class ScanWidget(Container):
         layer.translate = kwargs["translate"]
         layer.metadata = {**layer.metadata, **kwargs["metadata"]}
         layer.contrast_limits = limits
+        if refit:  # the detector drawn over the pattern follows its new pixel size
+            for lay in (self.detector_shapes.shapes, self.detector_shapes.centre):
+                if lay is not None:
+                    lay.scale, lay.translate = layer.scale[-2:], layer.translate[-2:]
+            self.viewer.reset_view()
         self.reslices += 1
         record = record_of(kwargs["metadata"])
         if record is not None:
