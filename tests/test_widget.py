@@ -292,10 +292,15 @@ def test_tooltips_hints_and_trace_axis(widget) -> None:
                and type(x).__name__ != "Label"]  # fmt: skip
     assert missing == []
     assert w.navigator.image is None and "Suggest" in w.navigator.hint.value  # stack
+    nav_layout = w.navigator.native.layout()  # the hint above the canvas, in view on a laptop
+    assert nav_layout.indexOf(w.navigator.hint.native) < nav_layout.indexOf(w.navigator.canvas)
+    assert not w.navigator.canvas._scale_bar.visible  # an empty canvas shows no scale bar
     w.trace._clicked(7)  # in the stack, a click on the trace shows that frame
     assert viewer.dims.current_step[0] == 7 and w.trace.view.current == 7
     set_scan(w, (6, 8), 3)
     assert "Compute navigator" in w.navigator.hint.value
+    w.navigator.show(np.ones((6, 8)))
+    assert w.navigator.hint.value == "" and w.navigator.canvas._scale_bar.visible
     assert w.trace.view.marks == {"start": 3, "end": 50}
     viewer.dims.set_current_step(0, 2)
     viewer.dims.set_current_step(1, 1)

@@ -169,7 +169,8 @@ class Navigator(Container):
             layout="horizontal", labels=False,
         )  # fmt: skip
         self.extend([self.hint, buttons, self.compute_button, self.progress])
-        self.native.layout().insertWidget(0, self.canvas)
+        # the hint above the canvas, so that it is in view on a laptop screen in stack mode
+        self.native.layout().insertWidget(1, self.canvas)
         #: Channel, display and detector controls, bound here, placed by the widget.
         self.settings = Container(
             widgets=[
@@ -323,6 +324,7 @@ class Navigator(Container):
     def show(self, image: np.ndarray | None, hint: str = "") -> None:
         """Show ``image`` (``None``: show ``hint`` instead)."""
         self.hint.value = hint if image is None else ""
+        self.hint.visible = image is None and bool(hint)
         if image is not None:
             image = display(image, self.model.detector_state.display)
         self.image = image

@@ -94,8 +94,8 @@ class NavigatorCanvas(QWidget):
         if canvas is not None and hasattr(canvas, "events"):
             canvas.events.size.connect(self._fit)
         overlays = getattr(canvas, "overlays", None)
-        scale_bar = overlays.scale_bar if overlays is not None else self.viewer.scale_bar
-        scale_bar.visible = True
+        self._scale_bar = overlays.scale_bar if overlays is not None else self.viewer.scale_bar
+        self._scale_bar.visible = False  # shown with the image (an empty canvas has no scale)
 
     def sizeHint(self) -> QSize:
         """A square that fits a dock (a QtViewer alone asks for a window's size)."""
@@ -140,7 +140,9 @@ class NavigatorCanvas(QWidget):
         """Show the virtual image (``None`` hides it); NaN (not computed yet) shows as 0."""
         if image is None or image.ndim != 2:
             self.image.visible = False
+            self._scale_bar.visible = False
             return
+        self._scale_bar.visible = True
         first = not self.image.visible or self.image.data.shape != image.shape
         data = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0)
         if not self.image.visible:  # before the data: napari skips updates of hidden layers
