@@ -23,11 +23,9 @@ Prints figures and ratios; asserts nothing. ``--small`` uses 1024 frames of 128 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,7 @@ from typing import Any
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parent))
 
-from bench_read import BENCH_ROOT, _peak, _rss, _warm, generate, run_child  # noqa: E402
+from bench_read import _peak, _rss, _warm, generate, run_child, session  # noqa: E402
 
 BLOCK = 16 << 20
 
@@ -132,19 +130,13 @@ def run(spec: dict[str, Any], warm: list[Path]) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--small", action="store_true", help="1024 frames of 128 x 128")
-    ap.add_argument("--keep", action="store_true", help="keep the generated files")
-    ap.add_argument("--no-rsciio", action="store_true", help="skip the RosettaSciIO runs")
-    ap.add_argument("--measure", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.measure:
-        print(json.dumps(measure(json.loads(args.measure))))
-        return
-    n, side = (1024, 128) if args.small else (16384, 256)
-    BENCH_ROOT.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="bench-export-", dir=BENCH_ROOT))
-    try:
+    def options(ap: argparse.ArgumentParser) -> None:
+        ap.add_argument("--no-rsciio", action="store_true", help="skip the RosettaSciIO runs")
+
+    with session(__doc__, measure, "bench-export-", options) as args:
+        if args is None:
+            return
+        n, side, folder = args.n, args.side, args.folder
         (folder / "big").mkdir()
         (folder / "quarter").mkdir()
         [src], split = generate(folder / "big", n, side)
@@ -196,9 +188,6 @@ def main() -> None:
             if "error" not in res:
                 print(f"  ours {label} on a quarter of the data: peak +{res['mem'] / 2**20:.0f} MiB"
                       " (flat in size)")  # fmt: skip
-    finally:
-        if not args.keep:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -315,18 +316,10 @@ def _fmt_m(x: float | None) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--small", action="store_true", help="1024 frames of 128 x 128")
-    ap.add_argument("--keep", action="store_true", help="keep the generated files")
-    ap.add_argument("--measure", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.measure:
-        print(json.dumps(measure(json.loads(args.measure))))
-        return
-    n, side = (1024, 128) if args.small else (16384, 256)
-    BENCH_ROOT.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="bench-read-", dir=BENCH_ROOT))
-    try:
+    with session(__doc__, measure, "bench-read-") as args:
+        if args is None:
+            return
+        n, side, folder = args.n, args.side, args.folder
         t0 = time.perf_counter()
         part_bytes = (8 << 20) if args.small else PART_BYTES
         labels = ("one part", f"{part_bytes >> 20} MiB parts")
@@ -337,9 +330,40 @@ def main() -> None:
               f"{', '.join(f'{k}: {len(v)}' for k, v in sets.items())}")  # fmt: skip
         for label, paths in sets.items():
             report(label, paths, n, side, data_bytes)
+
+
+@contextmanager
+def session(
+    doc: str,
+    measure_fn: Callable[[dict[str, Any]], dict[str, Any]],
+    prefix: str,
+    configure: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> Iterator[argparse.Namespace | None]:
+    """Command line of a benchmark: ``--small``, ``--keep``, and the hidden ``--measure``.
+
+    Yields ``None`` in a ``--measure`` child (after printing its JSON result); otherwise the
+    parsed arguments with ``n``, ``side`` (the recording's size) and ``folder`` (a scratch
+    folder under ``BENCH_ROOT``, removed afterwards unless ``--keep``).
+    """
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--small", action="store_true", help="1024 frames of 128 x 128")
+    ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    ap.add_argument("--measure", help=argparse.SUPPRESS)
+    if configure is not None:
+        configure(ap)
+    args = ap.parse_args()
+    if args.measure:
+        print(json.dumps(measure_fn(json.loads(args.measure))))
+        yield None
+        return
+    args.n, args.side = (1024, 128) if args.small else (16384, 256)
+    BENCH_ROOT.mkdir(parents=True, exist_ok=True)
+    args.folder = Path(tempfile.mkdtemp(prefix=prefix, dir=BENCH_ROOT))
+    try:
+        yield args
     finally:
         if not args.keep:
-            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(args.folder, ignore_errors=True)
 
 
 def report(label: str, paths: list[Path], n: int, side: int, data_bytes: int) -> None:
