@@ -32,6 +32,7 @@ from psygnal import Signal, SignalGroup
 
 from ._imager import VirtualImager, coarse_to_fine
 from ._imager_channels import ChannelValues, DetectorState, fill_coarse
+from ._metadata import frame_times
 from ._record import LayoutSource, TvipsRecord
 from ._scan import HeaderScan, ScanLayout, apply_winding, header_scan
 from ._series import Series
@@ -593,11 +594,8 @@ class ScanModel:
 
     def frame_time(self) -> float | None:
         """Seconds between frames, when the headers say (for the trace's time axis)."""
-        headers = self._headers.get(self.key, {})
-        if "timestamp" not in headers or headers["timestamp"].size < 2:
+        times = frame_times(self._headers.get(self.key, {}))
+        if times is None or times.size < 2:
             return None
-        ts = headers["timestamp"].astype(np.float64)
-        if "ms" in headers:
-            ts = ts + headers["ms"].astype(np.float64) / 1000
-        step = float(np.median(np.diff(ts)))
+        step = float(np.median(np.diff(times)))
         return step if step > 0 else None
