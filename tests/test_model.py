@@ -207,3 +207,15 @@ def test_frame_time_from_timestamp_and_ms(tmp_path: Path) -> None:
     assert model.frame_time() is None  # headers not read yet
     run_pass(model)
     assert model.frame_time() == pytest.approx(0.04)
+
+
+def test_suggestion_trace_ignores_an_off_centre_detector(tmp_path: Path) -> None:
+    """The trace is the BF disk about the beam centre: moving the detector needs no new pass."""
+    f = scan_file(tmp_path, repeat_every=97)
+    model, _layer = opened(f.path)
+    run_pass(model)
+    model.set_detector(centre=(9.0, 9.0))  # its own disk pass has not run
+    assert model.pass_needed
+    sug = model.suggest()
+    assert (sug.winding, sug.hysteresis) == ("x", f.hysteresis)
+    assert "compute the navigator" not in model.suggestion_text()

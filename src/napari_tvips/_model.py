@@ -369,9 +369,14 @@ class ScanModel:
         """Suggest a layout (header map first, then the trace) without applying it."""
         if self.series is None:
             return None
-        values = self.values()
-        # the BF trace needs the first pass only, whatever detector the navigator shows
-        trace = values.channel("bf") if values is not None and values.imager.complete else None
+        imager = self.imager()
+        # the BF disk about the beam centre needs the first pass only, whatever detector the
+        # navigator shows (an off-centre disk would wait for a pass of its own)
+        trace = (
+            imager.image("disk", radius=self.radii[0])
+            if imager is not None and imager.complete
+            else None
+        )
         current = (
             ScanLayout(self.shape, self.start, self.winding) if self.source == "manual" else None
         )
@@ -386,8 +391,8 @@ class ScanModel:
         if sug is None:
             return ""
         text = sug.text()
-        values = self.values()
-        if values is None or not values.imager.complete:
+        imager = self.imager()
+        if imager is None or not imager.complete:
             text += " (compute the navigator for winding and hysteresis)"
         return text
 
