@@ -203,9 +203,9 @@ class ScanModel:
         self.scan_unit = _unit(record.scan_unit)
         self.signal_scale = float(record.signal_scale[0]) if record.signal_scale else 0.0
         self.signal_unit = _unit(record.signal_unit)
-        side = float(min(series.frame_shape))
+        default = Detector.default(series.frame_shape)
         self.detector_state = DetectorState(
-            radii=(side / 10, side / 6, side / 2),
+            radii=(default.bf_radius, default.adf_inner, default.adf_outer),
             channel=self.channel,
             display=self.detector_state.display,
         )
