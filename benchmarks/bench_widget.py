@@ -5,7 +5,7 @@ raw record writes under bench-data/ (or $TVIPS_BENCH_DIR), deletes them afterwar
 
 - the time of an in-place re-slice (shape, winding, hysteresis changes) through the widget on a
   ``ViewerModel`` (must not grow with the recording's size);
-- the per-frame virtual values' throughput against the raw limit: ``os.preadv`` of the same bytes
+- the virtual imager pass's throughput against the raw limit: ``os.preadv`` of the same bytes
   into a reused buffer, and the same read plus a hand-written per-frame sum.
 
 Run under a display (``xvfb-run -a python benchmarks/bench_widget.py [--small]``).
@@ -107,7 +107,7 @@ def bench_reslice(path: Path) -> dict[str, float]:
 
 def bench_values(path: Path) -> dict[str, float]:
     from napari_tvips import Series
-    from napari_tvips._virtual import Detector, frame_values
+    from napari_tvips._imager import VirtualImager
 
     series = Series(path)
     part = series.parts[0]
@@ -138,13 +138,13 @@ def bench_values(path: Path) -> dict[str, float]:
             while fh.read(1 << 24):
                 pass
 
-    det = Detector.default(series.frame_shape)
+    centre = ((series.frame_shape[0] - 1) / 2, (series.frame_shape[1] - 1) / 2)
     out = {}
     for name, fn in [
         ("raw preadv", lambda: raw(False)),
         ("raw preadv + sum", lambda: raw(True)),
-        ("frame_values 1 thread", lambda: frame_values(series, det, threads=1)),
-        ("frame_values 2 threads", lambda: frame_values(series, det, threads=2)),
+        ("imager pass 1 thread", lambda: VirtualImager(series, centre=centre, threads=1).run()),
+        ("imager pass 2 threads", lambda: VirtualImager(series, centre=centre, threads=2).run()),
     ]:
         times = []
         for _ in range(3):

@@ -196,3 +196,26 @@ def test_em_scan_positions_give_a_non_square_header_map(tmp_path: Path) -> None:
     assert "4 x 6 from scan_x/scan_y, first scan frame 2" in model.suggestion_text()
     assert model.accept()
     np.testing.assert_array_equal(layer.record.index_map, np.arange(2, 26).reshape(4, 6))
+
+
+def test_frame_time_from_timestamp_and_ms(tmp_path: Path) -> None:
+    ms_total = 40 * np.arange(60)  # 25 frames per second, across second boundaries
+    frames = np.zeros((60, 4, 4), np.uint16)
+    headers = {"timestamp": 1_700_000_000 + ms_total // 1000, "ms": ms_total % 1000}
+    write_recording(tmp_path / "t", frames, fhb=64, headers=headers)
+    model, _ = opened(tmp_path / "t_000.tvips")
+    assert model.frame_time() is None  # headers not read yet
+    run_pass(model)
+    assert model.frame_time() == pytest.approx(0.04)
+
+
+def test_suggestion_trace_ignores_an_off_centre_detector(tmp_path: Path) -> None:
+    """The trace is the BF disk about the beam centre: moving the detector needs no new pass."""
+    f = scan_file(tmp_path, repeat_every=97)
+    model, _layer = opened(f.path)
+    run_pass(model)
+    model.set_detector(centre=(9.0, 9.0))  # its own disk pass has not run
+    assert model.pass_needed
+    sug = model.suggest()
+    assert (sug.winding, sug.hysteresis) == ("x", f.hysteresis)
+    assert "compute the navigator" not in model.suggestion_text()

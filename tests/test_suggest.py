@@ -117,14 +117,14 @@ def test_no_header_evidence(tmp_path: Path) -> None:
 
 def test_demo_recording_end_to_end(tmp_path: Path) -> None:
     demo = pytest.importorskip("napari_tvips._demo")
-    from napari_tvips._virtual import Detector, estimate_centre, frame_values
+    from napari_tvips._imager import VirtualImager
 
     path = demo.write_demo(
         tmp_path, scan_shape=(24, 40), pre_frames=9, hysteresis=-2, post_frames=4
     )
     series = Series(path)
-    det = Detector.default(series.frame_shape, estimate_centre(series))
-    bf = frame_values(series, det)[:, 1]
+    # per-frame bright field: a disk of a tenth of the frame about the estimated centre
+    bf = VirtualImager(series).run().image("disk", radius=min(series.frame_shape) / 10)
     sug = suggest_layout(None, bf)
     assert (sug.shape, sug.start, sug.winding, sug.hysteresis) == ((24, 40), 9, "x", -2)
     with_headers = suggest_layout(series.frame_headers(), bf)

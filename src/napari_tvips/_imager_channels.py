@@ -114,7 +114,7 @@ class ChannelValues:
         self.imager: VirtualImager = imager
         self.state: DetectorState = state
 
-    # FrameValues-like surface used by the scan model and the widget ---------------------------
+    # per-frame progress surface used by the scan model and the widget ---------------------------
     @property
     def n_frames(self) -> int:
         """Frames covered (the whole recording)."""

@@ -32,6 +32,7 @@ from psygnal import Signal, SignalGroup
 
 from ._imager import VirtualImager, coarse_to_fine
 from ._imager_channels import ChannelValues, DetectorState, fill_coarse
+from ._metadata import frame_times
 from ._record import LayoutSource, TvipsRecord
 from ._scan import HeaderScan, ScanLayout, apply_winding, header_scan
 from ._series import Series
@@ -202,9 +203,9 @@ class ScanModel:
         self.scan_unit = _unit(record.scan_unit)
         self.signal_scale = float(record.signal_scale[0]) if record.signal_scale else 0.0
         self.signal_unit = _unit(record.signal_unit)
-        side = float(min(series.frame_shape))
+        default = Detector.default(series.frame_shape)
         self.detector_state = DetectorState(
-            radii=(side / 10, side / 6, side / 2),
+            radii=(default.bf_radius, default.adf_inner, default.adf_outer),
             channel=self.channel,
             display=self.detector_state.display,
         )
@@ -368,9 +369,14 @@ class ScanModel:
         """Suggest a layout (header map first, then the trace) without applying it."""
         if self.series is None:
             return None
-        values = self.values()
-        # the BF trace needs the first pass only, whatever detector the navigator shows
-        trace = values.channel("bf") if values is not None and values.imager.complete else None
+        imager = self.imager()
+        # the BF disk about the beam centre needs the first pass only, whatever detector the
+        # navigator shows (an off-centre disk would wait for a pass of its own)
+        trace = (
+            imager.image("disk", radius=self.radii[0])
+            if imager is not None and imager.complete
+            else None
+        )
         current = (
             ScanLayout(self.shape, self.start, self.winding) if self.source == "manual" else None
         )
@@ -385,8 +391,8 @@ class ScanModel:
         if sug is None:
             return ""
         text = sug.text()
-        values = self.values()
-        if values is None or not values.imager.complete:
+        imager = self.imager()
+        if imager is None or not imager.complete:
             text += " (compute the navigator for winding and hysteresis)"
         return text
 
@@ -593,11 +599,8 @@ class ScanModel:
 
     def frame_time(self) -> float | None:
         """Seconds between frames, when the headers say (for the trace's time axis)."""
-        headers = self._headers.get(self.key, {})
-        if "timestamp" not in headers or headers["timestamp"].size < 2:
+        times = frame_times(self._headers.get(self.key, {}))
+        if times is None or times.size < 2:
             return None
-        ts = headers["timestamp"].astype(np.float64)
-        if "ms" in headers:
-            ts = ts + headers["ms"].astype(np.float64) / 1000
-        step = float(np.median(np.diff(ts)))
+        step = float(np.median(np.diff(times)))
         return step if step > 0 else None
