@@ -20,7 +20,6 @@ Prints figures and ratios; asserts nothing. ``--small`` uses 1024 frames of 128 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -153,19 +152,13 @@ def report(label: str, paths: list[Path], n: int, side: int, numpy_frames: int) 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--small", action="store_true", help="1024 frames of 128 x 128")
-    ap.add_argument("--keep", action="store_true", help="keep the generated files")
-    ap.add_argument("--numpy-frames", type=int, default=1024)
-    ap.add_argument("--measure", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.measure:
-        print(json.dumps(measure(json.loads(args.measure))))
-        return
-    n, side = (1024, 128) if args.small else (16384, 256)
-    bench_read.BENCH_ROOT.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="bench-virtual-", dir=bench_read.BENCH_ROOT))
-    try:
+    def options(ap: argparse.ArgumentParser) -> None:
+        ap.add_argument("--numpy-frames", type=int, default=1024)
+
+    with bench_read.session(__doc__, measure, "bench-virtual-", options) as args:
+        if args is None:
+            return
+        n, side, folder = args.n, args.side, args.folder
         part_bytes = (8 << 20) if args.small else bench_read.PART_BYTES
         one, split = bench_read.generate(folder, n, side, part_bytes)
         print(f"{n} frames of {side}x{side} uint16 ({n * side * side * 2 / 2**30:.2f} GiB); "
@@ -182,9 +175,6 @@ def main() -> None:
         )
         report("one part", one, n, side, min(args.numpy_frames, n))
         report(f"{part_bytes >> 20} MiB parts", split, n, side, min(args.numpy_frames, n))
-    finally:
-        if not args.keep:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
