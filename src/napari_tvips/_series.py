@@ -32,6 +32,7 @@ from ._format import (
     frame_header_dtype,
     parse_calibration,
     parse_main_header,
+    part_data_offset,
     part_name,
     part_suffix,
     split_part_name,
@@ -202,7 +203,7 @@ class Series:
         parts = []
         record = header.record_bytes
         for i, (p, size) in enumerate(zip(paths, sizes, strict=True)):
-            offset = MAIN_HEADER_BYTES if i == 0 else 0
+            offset = part_data_offset(i)
             count, leftover = checked_record_count(record, size - offset)
             if leftover and i < len(paths) - 1:
                 warnings.warn(
