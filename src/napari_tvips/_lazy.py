@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from ._memory import check_memory
 from ._series import Series
 
 __all__ = ["DEFAULT_BLOCK_BYTES", "FrameArray", "block_chunks", "to_dask"]
@@ -89,15 +88,8 @@ class FrameArray:
         MemoryError
             Before allocating, when the array would not fit in the available memory.
         """
-        what = "the whole recording" if self.index_map.ndim else "one frame"
-        check_memory(self.nbytes, self.series.parts[0].path, f"{what} ({self.shape})")
-        out = np.empty(self.shape, dtype=self.dtype)
-        self.series.read_frames(
-            self.index_map.reshape(-1),
-            out=out.reshape(-1, *self.series.frame_shape),
-            threads=threads,
-        )
-        return out
+        frames = self.series.read_frames(self.index_map.reshape(-1), threads=threads)
+        return frames.reshape(self.shape)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         data = self.read()
