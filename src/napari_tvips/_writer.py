@@ -48,7 +48,6 @@ from ._install import installing
 from ._io import IOV_MAX, pwritev_all
 from ._metadata import get_path, parse_time_zone
 from ._series import numbered_parts
-from ._units import convert as _convert  # noqa: F401  (imported from here by the exporters)
 from ._units import unit_kind
 
 __all__ = ["file_writer", "parse_time_zone", "part_paths"]
