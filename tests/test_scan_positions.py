@@ -112,7 +112,16 @@ def test_libertem_agrees_on_the_start_of_a_scan_with_repeats(tmp_path: Path) -> 
     _check(f)
 
 
-def test_rotidx_wins_and_positions_are_the_fallback(tmp_path: Path) -> None:
+def test_rotidx_wins_and_positions_are_the_fallback(tmp_path: Path, monkeypatch) -> None:
+    from napari_tvips import _scan
+
+    calls: list[int] = []
+
+    def counted(headers):
+        calls.append(1)
+        return scan_positions_map(headers)
+
+    monkeypatch.setattr(_scan, "scan_positions_map", counted)
     f = positions_file(tmp_path, scan=(3, 4))
     headers = Series(f.path).frame_headers()
     n = headers["scan_x"].size
@@ -122,6 +131,7 @@ def test_rotidx_wins_and_positions_are_the_fallback(tmp_path: Path) -> None:
     # a rotidx counting every frame (not square) gives way to the positions
     found = header_scan({**headers, "rotidx": np.arange(1, n + 1, dtype=np.uint32)})
     assert found.source == "scan_x/scan_y"
+    assert len(calls) == 1  # the positions are mapped once (a pass over every frame)
     np.testing.assert_array_equal(found.index_map, f.truth)
     with pytest.raises(ValueError, match="not square"):
         header_scan({"rotidx": np.arange(1, n + 1, dtype=np.uint32)})

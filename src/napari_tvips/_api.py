@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -52,18 +53,21 @@ def index_map_for(
     """Index map (navigation shape -> frame index) for RosettaSciIO's scan arguments."""
     try:
         if scan_shape is None:
-            return ScanLayout().index_map(series.n_frames)
-        if isinstance(scan_shape, str):
+            layout = ScanLayout()
+        elif isinstance(scan_shape, str):
             if scan_shape != "auto":
                 raise ValueError(
                     f"Invalid scan_shape {scan_shape!r}: use a tuple of ints or 'auto'"
                 )
             saved = saved_layout(series)
-            if saved is not None:  # written by napari-tvips: frames in scan order
-                layout = ScanLayout(saved.shape, 0, winding_scan_axis, hysteresis)
-                return layout.index_map(series.n_frames)
-            return auto_layout(series.frame_headers(), winding_scan_axis, hysteresis)[0]
-        layout = ScanLayout(as_shape(scan_shape), scan_start_frame, winding_scan_axis, hysteresis)
+            if saved is None:
+                return auto_layout(series.frame_headers(), winding_scan_axis, hysteresis)[0]
+            # written by napari-tvips: frames in scan order
+            layout = replace(saved, winding=winding_scan_axis, hysteresis=hysteresis)
+        else:
+            layout = ScanLayout(
+                as_shape(scan_shape), scan_start_frame, winding_scan_axis, hysteresis
+            )
         return layout.index_map(series.n_frames)
     except ValueError as exc:  # the same type rsciio raises, naming the file
         raise type(exc)(f"{series.parts[0].path}: {exc}") from exc

@@ -372,10 +372,12 @@ def header_scan(headers: Mapping[str, np.ndarray]) -> HeaderScan:
     """
     n = len(next(iter(headers.values()), ()))
     rot = headers.get("rotidx")
+    found = None
     try:
         grid = rotidx_index_map(rot) if rot is not None else None
     except ValueError:  # not a scan index; EM-Scan positions may still describe the scan
-        if scan_positions_map(headers) is None:
+        found = scan_positions_map(headers)
+        if found is None:
             raise
         grid = None
     if grid is not None:
@@ -391,7 +393,8 @@ def header_scan(headers: Mapping[str, np.ndarray]) -> HeaderScan:
         return HeaderScan(
             grid, "rotidx", start, last, frames - used, grid.size - used, n - last - 1
         )
-    found = scan_positions_map(headers)
+    if found is None:
+        found = scan_positions_map(headers)
     if found is None:
         raise ValueError(
             "Scan start and stop information could not be automatically determined. "
