@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._format import MAIN_HEADER_BYTES, RSCIIO_FRAME_HEADER_BYTES
+from ._format import MAIN_HEADER_BYTES, RSCIIO_FRAME_HEADER_BYTES, part_data_offset
 from ._scan import ScanLayout
 
 __all__ = ["DEMO_PARAMETERS", "DemoTruth", "demo_frames", "demo_truth", "write_demo"]
@@ -362,7 +362,7 @@ def write_demo(
     paths = file_writer(
         Path(folder) / name,
         _signal(frames, headers),
-        max_file_size=MAIN_HEADER_BYTES + max(int(frames_per_part), 1) * record,
+        max_file_size=part_data_offset(0) + max(int(frames_per_part), 1) * record,
         mode=2,
         show_progressbar=False,
     )
