@@ -38,6 +38,7 @@ from .._series import Series
 from ._movie_clock import attach_clock
 from ._movie_model import MOVIE_METADATA_KEY, MovieModel
 from ._movie_play import MoviePlayer
+from ._scan_controls import button_row
 from ._views import TraceView
 
 __all__ = ["MovieWidget"]
@@ -116,20 +117,12 @@ class MovieWidget(Container):
                 self.sum_frames,
                 self.binning,
                 self.average,
-                Container(
-                    widgets=[self.bad_button, self.clear_bad_button],
-                    layout="horizontal",
-                    labels=False,
-                ),
+                button_row(self.bad_button, self.clear_bad_button),
                 self.pick_bad,
                 Container(widgets=[self.fps, self.play_button], layout="horizontal", labels=True),
                 self.play_status,
                 self.totals_button,
-                Container(
-                    widgets=[self.drift_button, self.clear_drift_button],
-                    layout="horizontal",
-                    labels=False,
-                ),
+                button_row(self.drift_button, self.clear_drift_button),
                 self.export_path,
                 self.timestamp,
                 self.export_button,
