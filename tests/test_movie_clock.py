@@ -100,6 +100,7 @@ def test_plot_x_axis_is_recorded_time_and_clicks_pick_frames(make_napari_viewer,
         viewer.open(str(_movie(tmp_path)), plugin="napari-tvips")
     widget = MovieWidget(viewer)
     viewer.window.add_dock_widget(widget)
+    qtbot.waitUntil(lambda: widget._headers_worker is None, timeout=60_000)
     trace = widget.trace
     trace.resize(600, 120)
     np.testing.assert_allclose(trace.times, np.array(TIMES_MS) / 1000.0)

@@ -60,6 +60,7 @@ def test_play_every_frame_in_order_and_report_the_rate(make_napari_viewer, qtbot
     (layer,) = viewer.open(str(_movie(tmp_path, 12, 40)), plugin="napari-tvips")
     widget = MovieWidget(viewer)
     viewer.window.add_dock_widget(widget)
+    qtbot.waitUntil(lambda: widget._headers_worker is None, timeout=60_000)
     assert widget.fps.value == pytest.approx(25.0)  # the recording's rate
     viewer.dims.set_current_step(0, 0)
     widget.fps.value = 10  # well within reach of 16 x 16 frames, even on a busy machine

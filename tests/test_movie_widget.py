@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -57,12 +59,30 @@ def test_model_without_qt(movie_path):
     np.testing.assert_array_equal(totals, frames.reshape(16, -1).sum(axis=1))
 
 
-def test_widget_sum_drift_export(make_napari_viewer, qtbot, movie_path, tmp_path):
+def test_widget_sum_drift_export(make_napari_viewer, qtbot, movie_path, tmp_path, monkeypatch):
+    from napari_tvips._napari import _movie_time
+    from napari_tvips._series import Series
+
     path, true = movie_path
+    # as for a long recording, the reader takes the frame interval from a few frames' headers
+    monkeypatch.setattr(_movie_time, "FULL_TABLE_FRAMES", 8)
+    monkeypatch.setattr(_movie_time, "SAMPLE_FRAMES", 6)
     viewer = make_napari_viewer()
     [layer] = viewer.open(str(path), plugin="napari-tvips")
+    readers: list[threading.Thread] = []
+    read_table = Series.frame_headers
+
+    def frame_headers(self: Series) -> dict[str, np.ndarray]:
+        if self._frame_table is None:  # a read of the files (later calls return the cache)
+            readers.append(threading.current_thread())
+        return read_table(self)
+
+    monkeypatch.setattr(Series, "frame_headers", frame_headers)
     _dock, widget = viewer.window.add_plugin_dock_widget("napari-tvips", "TVIPS movie")
     assert widget.layer.value is layer
+    qtbot.waitUntil(lambda: widget._headers_worker is None, timeout=60_000)
+    # the header table is read in a worker, not in napari's thread
+    assert readers and threading.main_thread() not in readers
     assert "stagex" in widget.field.choices
     step = layer.scale[0]
 

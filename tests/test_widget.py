@@ -12,7 +12,7 @@ from napari_tvips._napari._reader import read_tvips
 from napari_tvips._record import record_of
 from scan_files import scan_file
 from tvips_bytes import write_recording
-from widget_input import type_calibration
+from widget_input import open_demo_on_screen, type_calibration
 
 napari = pytest.importorskip("napari")
 from napari.components import ViewerModel  # noqa: E402
@@ -312,13 +312,9 @@ def test_fits_a_laptop_screen(make_napari_viewer, tmp_path: Path, qtbot) -> None
     """1366 x 768: the dock scrolls, is narrow, and a long message never resizes the window."""
     from qtpy.QtWidgets import QApplication
 
-    demo = pytest.importorskip("napari_tvips._demo")
-    path = demo.write_demo(tmp_path, scan_shape=(16, 16), frame_shape=(32, 32))
-    viewer = make_napari_viewer(show=True)
-    window = viewer.window._qt_window
-    window.resize(1366, 768)
-    viewer.open(str(path), plugin="napari-tvips")
-    dock, w = viewer.window.add_plugin_dock_widget("napari-tvips", "TVIPS scan")
+    viewer, window, dock, w = open_demo_on_screen(
+        make_napari_viewer, tmp_path, (1366, 768), (32, 32)
+    )
     QApplication.processEvents()
     size, dock_width = window.size(), dock.width()
     assert size.height() <= 768 and dock_width < 0.3 * size.width()

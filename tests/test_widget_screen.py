@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from widget_input import type_calibration
+from widget_input import open_demo_on_screen, type_calibration
 
 pytestmark = pytest.mark.napari
 
@@ -18,13 +18,9 @@ def test_calibrating_keeps_the_dock_and_shows_the_whole_pattern(
     """A long calibrated text never widens the dock; a new pixel size refits the canvas."""
     from qtpy.QtWidgets import QApplication
 
-    demo = pytest.importorskip("napari_tvips._demo")
-    path = demo.write_demo(tmp_path, scan_shape=(16, 16), frame_shape=(64, 64))
-    viewer = make_napari_viewer(show=True)
-    window = viewer.window._qt_window
-    window.resize(1280, 720)
-    viewer.open(str(path), plugin="napari-tvips")
-    dock, w = viewer.window.add_plugin_dock_widget("napari-tvips", "TVIPS scan")
+    viewer, window, dock, w = open_demo_on_screen(
+        make_napari_viewer, tmp_path, (1280, 720), (64, 64)
+    )
     qtbot.waitUntil(lambda: w._worker is None and not w.model.pass_needed, timeout=30000)
     assert w.model.update(source="manual", shape=(16, 16), start=7)
     qtbot.waitUntil(lambda: w._worker is None, timeout=30000)

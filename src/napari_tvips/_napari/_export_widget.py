@@ -20,7 +20,7 @@ from napari.qt.threading import thread_worker
 from qtpy.QtCore import QTimer
 
 from .._convert import convert, known_extensions
-from ._export_writer import layer_export_signal
+from ._export_writer import export_total, layer_export_signal
 
 __all__ = ["ExportWidget"]
 
@@ -106,13 +106,8 @@ class ExportWidget(Container):
             self.status.value = str(exc)
             return None
         options = self.options()
-        passes = 2 if options.get("intensity_scaling") == "minmax" else 1
-        shape = tuple(data.shape)
-        frames = 1
-        for n in shape[:-2]:
-            frames *= int(n)
         self._done = done = [0]
-        self.progress.max = max(frames * passes, 1)
+        self.progress.max = max(export_total(tuple(data.shape), options), 1)
         self.progress.value = 0
         self.status.value = f"exporting to {os.path.basename(path)} ..."
 

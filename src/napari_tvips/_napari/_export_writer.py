@@ -20,6 +20,7 @@ types) with the same message.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from .._convert import convert
 from .._units import quantity
 from ._writer import layer_signal
 
-__all__ = ["layer_export_signal", "write_blo", "write_zspy"]
+__all__ = ["export_total", "layer_export_signal", "write_blo", "write_zspy"]
 
 logger = logging.getLogger(__name__)
 
@@ -114,15 +115,22 @@ def _napari_progress(total: int, desc: str) -> Any:
     return progress(total=total, desc=desc)
 
 
+def export_total(shape: tuple[int, ...], options: dict[str, Any]) -> int:
+    """Frames :func:`~napari_tvips.convert` reports for a layer of ``shape`` with ``options``.
+
+    One per pattern, twice with ``intensity_scaling="minmax"`` (its extra pass).
+    """
+    frames = math.prod(int(n) for n in shape[:-2])
+    return frames * (2 if options.get("intensity_scaling") == "minmax" else 1)
+
+
 def _export(path: str, data: Any, attributes: dict[str, Any], **kwargs: Any) -> list[str]:
     signal = layer_export_signal(data, attributes)
-    frames = int(np.prod(data.shape[:-2])) if len(data.shape) > 2 else 1
-    passes = 2 if kwargs.get("intensity_scaling") == "minmax" else 1
     name = os.path.basename(path.rstrip("/"))
     return _run(
         path,
         lambda report: convert(signal, path, show_progressbar=False, progress=report, **kwargs),
-        frames * passes,
+        export_total(tuple(data.shape), kwargs),
         f"Exporting {name}",
     )
 

@@ -5,10 +5,10 @@ model, and every change puts the model's :class:`~napari_tvips._movie.MovieView`
 selected layer in place (new data and scale; no pixels read until shown). The plot
 (:class:`~napari_tvips._napari._views.TraceView`) shows a per-frame field of the source frames
 against their recorded time (dropped frames show as jumps) with a mark at the frame on screen;
-clicking it moves the slider to the frame recorded nearest the clicked time. Drift estimation
-and export run in ``thread_worker`` s with napari progress; the worker never touches layers
-(results are applied in the main thread). The movie state (settings, drift table) is saved in
-``layer.metadata["tvips_movie"]``.
+clicking it moves the slider to the frame recorded nearest the clicked time. The frame-header
+table (plot and frame rate), drift estimation and export run in ``thread_worker`` s with napari
+progress; the worker never touches layers (results are applied in the main thread). The movie
+state (settings, drift table) is saved in ``layer.metadata["tvips_movie"]``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from .._series import Series
 from ._movie_clock import attach_clock
 from ._movie_model import MOVIE_METADATA_KEY, MovieModel
 from ._movie_play import MoviePlayer
+from ._scan_controls import button_row
 from ._views import TraceView
 
 __all__ = ["MovieWidget"]
@@ -81,6 +82,7 @@ class MovieWidget(Container):
         self._base_scale: list[float] = [1.0, 1.0]
         self._fields: dict[str, np.ndarray] = {}
         self._worker: Any = None
+        self._headers_worker: Any = None
         self._pick_start: int | None = None
 
         self.layer = ComboBox(label="Layer", choices=self._layer_choices)
@@ -115,20 +117,12 @@ class MovieWidget(Container):
                 self.sum_frames,
                 self.binning,
                 self.average,
-                Container(
-                    widgets=[self.bad_button, self.clear_bad_button],
-                    layout="horizontal",
-                    labels=False,
-                ),
+                button_row(self.bad_button, self.clear_bad_button),
                 self.pick_bad,
                 Container(widgets=[self.fps, self.play_button], layout="horizontal", labels=True),
                 self.play_status,
                 self.totals_button,
-                Container(
-                    widgets=[self.drift_button, self.clear_drift_button],
-                    layout="horizontal",
-                    labels=False,
-                ),
+                button_row(self.drift_button, self.clear_drift_button),
                 self.export_path,
                 self.timestamp,
                 self.export_button,
@@ -194,10 +188,38 @@ class MovieWidget(Container):
         finally:
             for w in widgets:
                 w.changed.unblock()
-        rate = self.model.times()["rate"]
-        if rate > 0:
-            self.fps.value = min(max(round(rate, 2), self.fps.min), self.fps.max)
-        self._refresh_fields()
+        self._fields = {}
+        self.field.reset_choices()
+        self.trace.set_traces({}, series.n_frames)
+        self._read_headers(m)
+
+    def _read_headers(self, m: MovieModel) -> Any:
+        """Read the frame-header table (times and plotted fields) in a worker; returns it.
+
+        One small read per frame: seconds for long recordings, so never in napari's thread.
+        The frame rate and the plot are set in the main thread when it is done.
+        """
+
+        @thread_worker(progress={"total": 0, "desc": "Reading frame headers"})
+        def work() -> None:
+            m.times()
+            m.series.frame_headers()  # cached by the series: fields() below reads no file
+
+        def done(_result: Any = None) -> None:
+            self._headers_worker = None
+            if self.model is not m:  # another layer was chosen meanwhile
+                return
+            rate = m.times()["rate"]
+            if rate > 0:
+                self.fps.value = min(max(round(rate, 2), self.fps.min), self.fps.max)
+            self._refresh_fields()
+
+        worker = work()
+        worker.returned.connect(done)
+        worker.errored.connect(self._on_error)
+        self._headers_worker = worker
+        worker.start()
+        return worker
 
     # -- settings -> layer -----------------------------------------------------------------
     def _on_settings_changed(self, _value: Any = None) -> None:

@@ -31,6 +31,7 @@ from qtpy.QtWidgets import QSizePolicy
 from .._imager_channels import CHANNELS, DISPLAYS, display
 from .._model import ScanModel
 from ._navigator_canvas import NavigatorCanvas
+from ._scan_controls import button_row
 
 __all__ = ["Navigator"]
 
@@ -164,10 +165,7 @@ class Navigator(Container):
         self.hint = Label(value="")
         self.hint.native.setWordWrap(True)
         # one row (the dock is narrow and the trace must stay in view): short labels, tooltips
-        buttons = Container(
-            widgets=[self.mean_button, self.max_button, self.add_button, self.save_button],
-            layout="horizontal", labels=False,
-        )  # fmt: skip
+        buttons = button_row(self.mean_button, self.max_button, self.add_button, self.save_button)
         self.extend([self.hint, buttons, self.compute_button, self.progress])
         # the hint above the canvas, so that it is in view on a laptop screen in stack mode
         self.native.layout().insertWidget(1, self.canvas)

@@ -23,16 +23,22 @@ from magicgui.widgets import (
     LineEdit,
     PushButton,
     SpinBox,
+    Widget,
 )
 from qtpy.QtWidgets import QSizePolicy
 
 from .._model import ScanModel
 
-__all__ = ["ScanControls", "wrapping_label"]
+__all__ = ["ScanControls", "button_row", "wrapping_label"]
 
 _MAX = 2**31 - 1
 #: Layout source choices: (shown text, model value).
 SOURCES = [("frame stack", "stack"), ("manual", "manual"), ("from headers", "headers")]
+
+
+def button_row(*widgets: Widget) -> Container:
+    """``widgets`` side by side in one unlabelled row (buttons under the controls they act on)."""
+    return Container(widgets=list(widgets), layout="horizontal", labels=False)
 
 
 def wrapping_label(tooltip: str = "") -> Label:
@@ -100,17 +106,9 @@ class ScanControls(Container):
                 self.start,
                 self.winding,
                 self.hysteresis,
-                Container(
-                    widgets=[self.scan_button, self.stack_button, self.refresh_button],
-                    layout="horizontal",
-                    labels=False,
-                ),
+                button_row(self.scan_button, self.stack_button, self.refresh_button),
                 self.message,
-                Container(
-                    widgets=[self.suggest_button, self.accept_button],
-                    layout="horizontal",
-                    labels=False,
-                ),
+                button_row(self.suggest_button, self.accept_button),
                 self.suggestion,
             ]
         )

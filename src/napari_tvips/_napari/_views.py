@@ -1,9 +1,9 @@
-"""Two small clickable Qt views for the "TVIPS scan" widget: a navigator image and a trace plot.
+"""A small clickable Qt trace plot for the "TVIPS scan" and movie widgets.
 
-Both are plain ``QWidget`` subclasses painted with ``QPainter`` (no matplotlib, no vispy, no
-napari), so they live inside the dock widget without clashing with the viewer's axes. They only
-display arrays they are given and report clicks through callbacks in data coordinates; they hold
-no scan logic and must not read the recording or touch napari layers.
+A plain ``QWidget`` painted with ``QPainter`` (no matplotlib, no vispy, no napari), so it lives
+inside the dock widget without clashing with the viewer's axes. It only displays arrays it is
+given and reports clicks through a callback in frame numbers; it holds no scan logic and must not
+read the recording or touch napari layers.
 """
 
 from __future__ import annotations
@@ -13,112 +13,12 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 from qtpy.QtCore import QPointF, QRectF, QSize, Qt
-from qtpy.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
+from qtpy.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from qtpy.QtWidgets import QSizePolicy, QWidget
 
-__all__ = ["ImageView", "TraceView"]
+__all__ = ["TraceView"]
 
 _COLOURS = ("#e0e0e0", "#ffd54f", "#4fc3f7", "#ef5350", "#81c784", "#ba68c8")
-
-
-def to_grey8(image: np.ndarray) -> np.ndarray:
-    """Scale a float image (NaN = not computed yet, shown black) to uint8 with 1-99% limits."""
-    img = np.asarray(image, dtype=np.float64)
-    finite = np.isfinite(img)
-    out = np.zeros(img.shape, dtype=np.uint8)
-    if not finite.any():
-        return out
-    lo, hi = np.percentile(img[finite], [1, 99])
-    if hi <= lo:
-        lo, hi = float(img[finite].min()), float(img[finite].max())
-    scale = 255.0 / (hi - lo) if hi > lo else 0.0
-    out[finite] = np.clip((img[finite] - lo) * scale, 0, 255).astype(np.uint8)
-    return out
-
-
-class ImageView(QWidget):
-    """A greyscale image scaled to fit, with a cross marker; clicks report ``(row, col)``."""
-
-    def __init__(self, on_click: Callable[[int, int], None] | None = None) -> None:
-        super().__init__()
-        self.on_click: Callable[[int, int], None] | None = on_click
-        self.image: np.ndarray | None = None
-        self.marker: tuple[int, int] | None = None
-        self.hint: str = ""
-        self._qimage: QImage | None = None
-        self._buffer: np.ndarray | None = None
-        self.setMinimumSize(160, 160)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    def set_image(self, image: np.ndarray | None) -> None:
-        """Show a 2-D float array (``None`` clears the view)."""
-        self.image = None if image is None else np.asarray(image)
-        if self.image is None or self.image.ndim != 2 or self.image.size == 0:
-            self._qimage = self._buffer = None
-        else:
-            self._buffer = np.ascontiguousarray(to_grey8(self.image))
-            h, w = self._buffer.shape
-            self._qimage = QImage(self._buffer.data, w, h, w, QImage.Format.Format_Grayscale8)
-        self.update()
-
-    def set_hint(self, hint: str) -> None:
-        """Text shown while there is no image (what to do next)."""
-        self.hint = hint
-        self.update()
-
-    def set_marker(self, marker: tuple[int, int] | None) -> None:
-        """Mark the scan position ``(row, col)`` (``None`` removes the mark)."""
-        self.marker = marker
-        self.update()
-
-    def _target(self) -> QRectF | None:
-        if self._buffer is None:
-            return None
-        h, w = self._buffer.shape
-        scale = min(self.width() / w, self.height() / h)
-        return QRectF(
-            (self.width() - w * scale) / 2, (self.height() - h * scale) / 2, w * scale, h * scale
-        )
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        """Draw the image and the marker."""
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("#262930"))
-        if self._buffer is None and self.hint:
-            painter.setPen(QPen(QColor("#c0c0c0"), 1))
-            painter.drawText(self.rect().adjusted(8, 8, -8, -8),
-                             int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
-                             self.hint)  # fmt: skip
-        target = self._target()
-        if target is not None and self._qimage is not None and self._buffer is not None:
-            painter.drawImage(target, self._qimage)
-            if self.marker is not None:
-                h, w = self._buffer.shape
-                sy, sx = target.height() / h, target.width() / w
-                y = target.top() + (self.marker[0] + 0.5) * sy
-                x = target.left() + (self.marker[1] + 0.5) * sx
-                painter.setPen(QPen(QColor("#ff4040"), 1.5))
-                r = max(4.0, min(sx, sy))
-                painter.drawLine(QPointF(x - 2 * r, y), QPointF(x + 2 * r, y))
-                painter.drawLine(QPointF(x, y - 2 * r), QPointF(x, y + 2 * r))
-        painter.end()
-
-    def position_at(self, x: float, y: float) -> tuple[int, int] | None:
-        """Image ``(row, col)`` under widget pixel ``(x, y)``, or ``None`` outside the image."""
-        target = self._target()
-        if target is None or self._buffer is None or not target.contains(QPointF(x, y)):
-            return None
-        h, w = self._buffer.shape
-        row = int((y - target.top()) / target.height() * h)
-        col = int((x - target.left()) / target.width() * w)
-        return min(max(row, 0), h - 1), min(max(col, 0), w - 1)
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        """Report the clicked image position."""
-        pos = event.position()
-        hit = self.position_at(pos.x(), pos.y())
-        if hit is not None and self.on_click is not None:
-            self.on_click(*hit)
 
 
 class TraceView(QWidget):
