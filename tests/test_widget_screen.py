@@ -55,3 +55,20 @@ def test_calibrating_keeps_the_dock_and_shows_the_whole_pattern(
     zoom = viewer.scene.camera.zoom
     assert w.model.update(hysteresis=1)
     assert viewer.scene.camera.zoom == zoom
+
+
+def test_all_three_docks_fit_a_laptop_screen(make_napari_viewer, tmp_path: Path, qtbot) -> None:
+    """Scan, movie and export docks together never make the window taller than 768 px."""
+    from qtpy.QtWidgets import QApplication
+
+    viewer, window, _dock, w = open_demo_on_screen(
+        make_napari_viewer, tmp_path, (1366, 768), (32, 32)
+    )
+    qtbot.waitUntil(lambda: w._worker is None, timeout=30000)
+    docks = [viewer.window.add_plugin_dock_widget("napari-tvips", name)[1]
+             for name in ("TVIPS movie", "TVIPS export")]  # fmt: skip
+    for _ in range(20):
+        QApplication.processEvents()
+    assert window.height() <= 768
+    for dock in docks:  # every control stays reachable: the dock's contents scroll
+        assert dock.scroll.widget().isAncestorOf(dock.export_button.native)

@@ -21,6 +21,7 @@ from qtpy.QtCore import QTimer
 
 from .._convert import convert, known_extensions
 from ._export_writer import export_total, layer_export_signal
+from ._scroll import scroll_contents
 
 __all__ = ["ExportWidget"]
 
@@ -73,6 +74,7 @@ class ExportWidget(Container):
         self._timer = QTimer()
         self._timer.setInterval(_POLL_MS)
         self._timer.timeout.connect(self._show_progress)
+        self.scroll = scroll_contents(self)  # reachable on a laptop screen with other docks
 
     def _layer_choices(self, _widget: Any = None) -> list[tuple[str, Image]]:
         return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Image)]

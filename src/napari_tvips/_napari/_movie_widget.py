@@ -39,6 +39,7 @@ from ._movie_clock import attach_clock
 from ._movie_model import MOVIE_METADATA_KEY, MovieModel
 from ._movie_play import MoviePlayer
 from ._scan_controls import button_row
+from ._scroll import scroll_contents
 from ._views import TraceView
 
 __all__ = ["MovieWidget"]
@@ -148,6 +149,7 @@ class MovieWidget(Container):
         self.viewer.layers.events.inserted.connect(self._reset_layers)
         self.viewer.layers.events.removed.connect(self._reset_layers)
         self.viewer.dims.events.current_step.connect(self._update_marker)
+        self.scroll = scroll_contents(self)  # reachable on a laptop screen with other docks
         attach_clock(self.viewer)  # the recorded time in the canvas, next to the slider
         self._on_layer_changed(self.layer.value)
 

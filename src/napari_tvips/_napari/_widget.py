@@ -21,8 +21,7 @@ from napari.layers import Image
 from napari.qt.threading import thread_worker
 from napari.utils import progress
 from napari.utils.notifications import show_info
-from qtpy.QtCore import QSize, Qt, QTimer
-from qtpy.QtWidgets import QFrame, QScrollArea
+from qtpy.QtCore import QTimer
 
 from .._imager_export import write_navigator_tiff
 from .._model import Reslice, ScanModel
@@ -33,6 +32,7 @@ from ._detector_shapes import DetectorShapes
 from ._layers import layer_kwargs
 from ._navigator import Navigator
 from ._scan_controls import ScanControls
+from ._scroll import Scroll
 from ._trace import TracePanel
 
 __all__ = ["ScanWidget"]
@@ -46,26 +46,6 @@ _HINT_PASS = "Press Compute navigator to see the virtual image of the scan here.
 
 #: Milliseconds between restarts of the navigator pass while a detector is dragged.
 LIVE_MS = 40
-
-#: Width the dock asks for (pixels): enough for the controls, leaving the canvas most of a
-#: 1280-pixel-wide window.
-_WIDTH = 350
-
-
-class _Scroll(QScrollArea):
-    """A vertical scroll area that asks for a narrow dock (its content wraps to fit)."""
-
-    def sizeHint(self) -> QSize:
-        """Narrow (but wide enough for the content), as tall as the content."""
-        inner = self.widget()
-        need = inner.minimumSizeHint().width() if inner is not None else 0
-        need += self.verticalScrollBar().sizeHint().width() + 4
-        return QSize(max(_WIDTH, need), super().sizeHint().height())
-
-    def minimumSizeHint(self) -> QSize:
-        """The content's minimum width; any height (the content scrolls)."""
-        hint = self.sizeHint()
-        return QSize(hint.width(), 60)
 
 
 def _tvips_layers(viewer: Any) -> list[tuple[str, Image]]:
@@ -131,11 +111,7 @@ class ScanWidget(Container):
         )
         # napari docks ``self.native``: the scroll area must be inside it, so the dock asks for
         # little height and every control stays reachable on a 1280 x 720 screen
-        self.scroll = _Scroll()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setWidget(self.body.native)
+        self.scroll = Scroll(self.body.native)
         self.native.layout().addWidget(self.scroll)
         self.native.layout().setContentsMargins(0, 0, 0, 0)
 
