@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -279,17 +279,6 @@ class MovieView:
         pool = getattr(self, "_pool", None)
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-
-    def iter_blocks(self, block_bytes: int = 64 << 20) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(first output index, block of output frames)`` in order, each <= ``block_bytes``.
-
-        Memory stays bounded by one block of output plus its source frames.
-        """
-        src_bytes = self.settings.sum_frames * self.series.header.frame_bytes
-        per = max(1, block_bytes // max(src_bytes + self.nbytes // self.shape[0], 1))
-        for lo in range(0, self.shape[0], per):
-            hi = min(lo + per, self.shape[0])
-            yield lo, self.read(range(lo, hi))
 
     def _frame(self, i: int) -> np.ndarray:
         s = self.settings
