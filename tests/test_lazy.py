@@ -161,6 +161,7 @@ def test_frame_array_indexing(stack_path: Path, frames: np.ndarray) -> None:
     fa = nt.FrameArray(series, nt.ScanLayout((8, 12)).index_map(N))
     ref = frames.reshape(8, 12, DIMY, DIMX)
     assert fa.shape == ref.shape and fa.dtype == ref.dtype and fa.ndim == 4
+    assert (fa.size, fa.nbytes, len(fa)) == (ref.size, ref.nbytes, len(ref))
     for key in [
         (3,), (3, 4), (-1, -2, 5), (slice(1, 7, 2), 3), (..., 2, 3), ([0, 7, 3], slice(None)),
         (slice(None), [11, 0, 4], slice(2, 9)), (np.arange(8) % 2 == 0,), (2, slice(None), 1, 1),

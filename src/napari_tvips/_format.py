@@ -36,6 +36,7 @@ __all__ = [
     "pack_calibration",
     "parse_calibration",
     "parse_main_header",
+    "part_data_offset",
 ]
 
 #: Size of the main header at the start of ``*_000.tvips``.
@@ -255,6 +256,11 @@ def looks_like_main_header(raw: bytes) -> bool:
         return False
     size, version = np.frombuffer(raw[:8], dtype="<u4")
     return int(size) == MAIN_HEADER_BYTES and int(version) in (1, 2)
+
+
+def part_data_offset(number: int) -> int:
+    """Byte offset of the first frame record in part ``number`` (only ``_000`` holds a header)."""
+    return MAIN_HEADER_BYTES if number == 0 else 0
 
 
 def checked_record_count(record_bytes: int, available: int) -> tuple[int, int]:

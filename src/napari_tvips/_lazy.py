@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ._memory import check_memory
 from ._series import Series
 
-__all__ = ["DEFAULT_BLOCK_BYTES", "FrameArray", "block_chunks", "to_dask"]
+__all__ = ["DEFAULT_BLOCK_BYTES", "ArrayLike", "FrameArray", "block_chunks", "to_dask"]
 
 #: Target size of one dask block. Measured on a 2 GiB recording (sum pass): 16 MiB blocks stay
 #: in cache between read and reduction; 32 MiB was 20-35% slower, 4 MiB and less pay dask overhead.
@@ -32,7 +31,31 @@ def _is_advanced(k: object) -> bool:
     return isinstance(k, (np.ndarray, list))
 
 
-class FrameArray:
+class ArrayLike:
+    """``size``, ``nbytes`` and ``len()`` of a NumPy-like view from its ``shape`` and ``dtype``.
+
+    Shared by the read-on-index views (:class:`FrameArray`, ``_movie.MovieView``); a subclass
+    sets ``shape`` and ``dtype``.
+    """
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def size(self) -> int:
+        """Number of pixels."""
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes if read in full."""
+        return self.size * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+
+class FrameArray(ArrayLike):
     """A read-on-index array of the frames of ``series`` arranged by ``index_map``.
 
     Parameters
@@ -57,22 +80,9 @@ class FrameArray:
         self.ndim: int = len(self.shape)
 
     @property
-    def size(self) -> int:
-        """Number of pixels."""
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes if read in full."""
-        return self.size * self.dtype.itemsize
-
-    @property
     def nav_shape(self) -> tuple[int, ...]:
         """Shape of the navigation axes."""
         return self.index_map.shape
-
-    def __len__(self) -> int:
-        return self.shape[0]
 
     def __repr__(self) -> str:
         return f"FrameArray(shape={self.shape}, dtype={self.dtype}, series={self.series!r})"
@@ -89,15 +99,8 @@ class FrameArray:
         MemoryError
             Before allocating, when the array would not fit in the available memory.
         """
-        what = "the whole recording" if self.index_map.ndim else "one frame"
-        check_memory(self.nbytes, self.series.parts[0].path, f"{what} ({self.shape})")
-        out = np.empty(self.shape, dtype=self.dtype)
-        self.series.read_frames(
-            self.index_map.reshape(-1),
-            out=out.reshape(-1, *self.series.frame_shape),
-            threads=threads,
-        )
-        return out
+        frames = self.series.read_frames(self.index_map.reshape(-1), threads=threads)
+        return frames.reshape(self.shape)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         data = self.read()

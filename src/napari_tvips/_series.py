@@ -32,6 +32,7 @@ from ._format import (
     frame_header_dtype,
     parse_calibration,
     parse_main_header,
+    part_data_offset,
     part_name,
     part_suffix,
     split_part_name,
@@ -202,7 +203,7 @@ class Series:
         parts = []
         record = header.record_bytes
         for i, (p, size) in enumerate(zip(paths, sizes, strict=True)):
-            offset = MAIN_HEADER_BYTES if i == 0 else 0
+            offset = part_data_offset(i)
             count, leftover = checked_record_count(record, size - offset)
             if leftover and i < len(paths) - 1:
                 warnings.warn(
@@ -392,12 +393,18 @@ class Series:
         -------
         numpy.ndarray
             The frames, in the order of ``indices``.
+
+        Raises
+        ------
+        MemoryError
+            Before allocating (``out`` not given), when the frames would not fit in the
+            available memory.
         """
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         shape = (idx.size, *self.frame_shape)
         if out is None:
             need = idx.size * self.header.frame_bytes
-            check_memory(need, self.parts[0].path, f"{idx.size} frames")
+            check_memory(need, self.parts[0].path, f"{idx.size} frames {shape}")
             out = np.empty(shape, dtype=self.dtype)
         elif out.shape != shape or out.dtype != self.dtype or not out.flags.c_contiguous:
             raise ValueError(f"out must be a C-contiguous {self.dtype} array of shape {shape}")

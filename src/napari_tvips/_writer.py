@@ -34,12 +34,12 @@ from typing import Any
 import numpy as np
 
 from ._format import (
-    MAIN_HEADER_BYTES,
     RSCIIO_FRAME_HEADER_BYTES,
     SUPPORTED_BITS_PER_PIXEL,
     V1_FRAME_HEADER_BYTES,
     frame_fields_end,
     frame_header_dtype,
+    part_data_offset,
     part_paths,
     split_part_name,
 )
@@ -129,7 +129,7 @@ def _split(n: int, record: int, max_file_size: int | None) -> list[int]:
     """Frames per part, as RosettaSciIO splits (at least one frame per part, with a warning)."""
     if max_file_size is None:
         return [n]
-    minimum = MAIN_HEADER_BYTES + record
+    minimum = part_data_offset(0) + record
     if max_file_size < minimum:
         warnings.warn(
             f"The minimum file size for this dataset is {minimum} bytes (main header and one "
@@ -138,12 +138,13 @@ def _split(n: int, record: int, max_file_size: int | None) -> list[int]:
             stacklevel=3,
         )
         max_file_size = minimum
-    parts, left, header = [], n, MAIN_HEADER_BYTES
+    parts: list[int] = []
+    left = n
     while left > 0:
-        take = min(max((max_file_size - header) // record, 1), left)
+        room = max_file_size - part_data_offset(len(parts))
+        take = min(max(room // record, 1), left)
         parts.append(take)
         left -= take
-        header = 0
     return parts
 
 
@@ -236,9 +237,7 @@ class _RecordWriter:
                 for j, r in enumerate(rows):
                     buffers.append(memoryview(heads[j]))
                     buffers.append(memoryview(block[r]))
-                offset = (MAIN_HEADER_BYTES if part == 0 else 0) + (
-                    first - int(self.starts[part])
-                ) * record
+                offset = part_data_offset(part) + (first - int(self.starts[part])) * record
                 with self.lock:
                     if self.fds is None:
                         raise RuntimeError("writing was aborted")
