@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ._lazy import ArrayLike
 from ._series import Series
 
 __all__ = ["MovieSettings", "MovieView", "bin_frames", "shift_frame"]
@@ -125,7 +126,7 @@ def _sum_dtype(dtype: np.dtype, count: int) -> np.dtype:
     return np.dtype(np.uint32) if top <= np.iinfo(np.uint32).max else np.dtype(np.uint64)
 
 
-class MovieView:
+class MovieView(ArrayLike):
     """A read-on-index movie derived from ``series`` by ``settings`` (see module docstring).
 
     Parameters
@@ -187,20 +188,7 @@ class MovieView:
         count = s.sum_frames * s.binning**2
         return self.series.dtype if count == 1 else _sum_dtype(self.series.dtype, count)
 
-    # -- array protocol --------------------------------------------------------------------
-    @property
-    def size(self) -> int:
-        """Number of pixels."""
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes if read in full."""
-        return self.size * self.dtype.itemsize
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
+    # -- array protocol (size, nbytes and len() from ArrayLike) ------------------------------
     def __repr__(self) -> str:
         return f"MovieView(shape={self.shape}, dtype={self.dtype}, settings={self.settings})"
 
