@@ -32,6 +32,7 @@ import numpy as np
 from ._install import installing
 from ._movie import MovieSettings, MovieView
 from ._series import Series
+from ._time import median_interval
 
 __all__ = ["MOVIE_SUFFIXES", "export_movie", "movie_contrast", "write_mp4", "write_tiff"]
 
@@ -102,8 +103,7 @@ def write_tiff(
             "%s: %s sums written as float32 (ImageJ has no 32-bit integers)", target, view.dtype
         )
     times = view.times()
-    steps = np.diff(times)
-    interval = float(np.median(steps[steps > 0])) if np.any(steps > 0) else 0.0
+    interval = median_interval(times)
     metadata: dict[str, Any] = {
         "axes": "TYX",
         "Labels": _labels(view, times),
@@ -197,8 +197,8 @@ def write_mp4(
     target = Path(os.fspath(path))
     times = view.times()
     if fps is None:
-        steps = np.diff(times)
-        fps = 1.0 / float(np.median(steps[steps > 0])) if np.any(steps > 0) else 10.0
+        interval = median_interval(times)
+        fps = 1.0 / interval if interval > 0 else 10.0
     lo, hi = contrast if contrast is not None else movie_contrast(view)
     if hi <= lo:
         raise ValueError(f"{target}: contrast limits {lo}..{hi} are empty")
