@@ -165,6 +165,20 @@ def test_convert_writes_movies_by_extension(tmp_path, movie):
         convert(path, tmp_path / "c.tif", intensity_scaling="dtype", show_progressbar=False)
 
 
+def test_convert_movie_progress_counts_the_recording_once(tmp_path, movie):
+    from napari_tvips import convert
+
+    path, frames, _ = movie
+    for name, options in (
+        ("range.tif", {"frames": slice(0, 8), "sum_frames": 3}),
+        ("drift.tif", {"frames": slice(0, 12), "sum_frames": 2, "drift": "auto"}),
+    ):
+        steps: list[int] = []
+        convert(path, tmp_path / name, show_progressbar=False, progress=steps.append, **options)
+        assert all(n > 0 for n in steps)
+        assert sum(steps) == len(frames)  # what convert's bar counts: no overshoot, no stall
+
+
 def test_cli_convert_movie(tmp_path, movie, capsys):
     from napari_tvips.__main__ import main
 

@@ -42,6 +42,7 @@ def test_sum_and_bin_equal_numpy(movie, n, k):
     view = MovieView(series, MovieSettings(frames=slice(2, 21), sum_frames=n, binning=k))
     assert view.shape == expect.shape
     assert view.dtype == np.uint32  # 65535 * 16 * 5 fits
+    assert (len(view), view.size, view.nbytes) == (n_out, expect.size, expect.size * 4)
     np.testing.assert_array_equal(np.asarray(view), expect)
     np.testing.assert_array_equal(view[-1], expect[-1])
     mean = MovieView(

@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from ._lazy import ArrayLike
 from ._series import Series
 
 __all__ = ["MovieSettings", "MovieView", "bin_frames", "shift_frame"]
@@ -125,7 +126,7 @@ def _sum_dtype(dtype: np.dtype, count: int) -> np.dtype:
     return np.dtype(np.uint32) if top <= np.iinfo(np.uint32).max else np.dtype(np.uint64)
 
 
-class MovieView:
+class MovieView(ArrayLike):
     """A read-on-index movie derived from ``series`` by ``settings`` (see module docstring).
 
     Parameters
@@ -187,20 +188,7 @@ class MovieView:
         count = s.sum_frames * s.binning**2
         return self.series.dtype if count == 1 else _sum_dtype(self.series.dtype, count)
 
-    # -- array protocol --------------------------------------------------------------------
-    @property
-    def size(self) -> int:
-        """Number of pixels."""
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes if read in full."""
-        return self.size * self.dtype.itemsize
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
+    # -- array protocol (size, nbytes and len() from ArrayLike) ------------------------------
     def __repr__(self) -> str:
         return f"MovieView(shape={self.shape}, dtype={self.dtype}, settings={self.settings})"
 
@@ -279,17 +267,6 @@ class MovieView:
         pool = getattr(self, "_pool", None)
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-
-    def iter_blocks(self, block_bytes: int = 64 << 20) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(first output index, block of output frames)`` in order, each <= ``block_bytes``.
-
-        Memory stays bounded by one block of output plus its source frames.
-        """
-        src_bytes = self.settings.sum_frames * self.series.header.frame_bytes
-        per = max(1, block_bytes // max(src_bytes + self.nbytes // self.shape[0], 1))
-        for lo in range(0, self.shape[0], per):
-            hi = min(lo + per, self.shape[0])
-            yield lo, self.read(range(lo, hi))
 
     def _frame(self, i: int) -> np.ndarray:
         s = self.settings

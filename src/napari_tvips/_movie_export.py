@@ -32,6 +32,7 @@ import numpy as np
 from ._install import installing
 from ._movie import MovieSettings, MovieView
 from ._series import Series
+from ._time import median_interval
 
 __all__ = ["MOVIE_SUFFIXES", "export_movie", "movie_contrast", "write_mp4", "write_tiff"]
 
@@ -102,8 +103,7 @@ def write_tiff(
             "%s: %s sums written as float32 (ImageJ has no 32-bit integers)", target, view.dtype
         )
     times = view.times()
-    steps = np.diff(times)
-    interval = float(np.median(steps[steps > 0])) if np.any(steps > 0) else 0.0
+    interval = median_interval(times)
     metadata: dict[str, Any] = {
         "axes": "TYX",
         "Labels": _labels(view, times),
@@ -197,8 +197,8 @@ def write_mp4(
     target = Path(os.fspath(path))
     times = view.times()
     if fps is None:
-        steps = np.diff(times)
-        fps = 1.0 / float(np.median(steps[steps > 0])) if np.any(steps > 0) else 10.0
+        interval = median_interval(times)
+        fps = 1.0 / interval if interval > 0 else 10.0
     lo, hi = contrast if contrast is not None else movie_contrast(view)
     if hi <= lo:
         raise ValueError(f"{target}: contrast limits {lo}..{hi} are empty")
@@ -372,7 +372,7 @@ def convert_movie(
     ``average``, ``bad``, ``drift``, ``fps``, ``timestamp``, ...). From the shared transform,
     ``binning`` is used (summed, like ``sum_frames``; ``average=True`` averages both), and an
     ``intensity_scaling=(low, high)`` pair is the MP4 contrast; cropping and the other scalings
-    are refused. ``progress(n)`` is called with the source frames behind each output frame.
+    are refused. ``progress(n)`` adds up to the recording's frame count over the whole export.
     """
     stack = getattr(source, "frames", None)
     if (
@@ -394,11 +394,21 @@ def convert_movie(
                 f"only, not {scaling!r}"
             )
         contrast = contrast or (float(scaling[0]), float(scaling[1]))
-    per_frame = int(options.get("sum_frames", 1))
+    # convert's bar counts the recording's frames once; spread them over the passes (drift
+    # estimation, then writing) so it ends at exactly n_frames whatever the range and sums
+    n_frames = stack.series.n_frames
+    passes = 2 if isinstance(options.get("drift"), str) else 1
+    state = {"pass": 0, "sent": 0}
 
-    def report(_done: int, _total: int) -> None:
-        if progress is not None:
-            progress(per_frame)
+    def report(done: int, total: int) -> None:
+        if progress is None:
+            return
+        reached = round(n_frames * (state["pass"] + done / total) / passes)
+        if reached > state["sent"]:
+            progress(reached - state["sent"])
+            state["sent"] = reached
+        if done == total:
+            state["pass"] += 1
 
     return export_movie(
         stack.series, destination, binning=transform.binning, contrast=contrast, progress=report,
