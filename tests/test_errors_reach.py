@@ -127,3 +127,12 @@ def test_truncated_saved_scan_opens_as_stack_with_a_reason(tmp_path: Path) -> No
     assert layer.shape == (17, 3, 3)
     with pytest.raises(ValueError, match=r"s_000\.tvips.*saved as a 4 x 5 scan"):
         nt.file_reader(path, scan_shape="auto")
+
+
+def test_convert_opens_the_recording_once(tmp_path: Path) -> None:
+    """A path given to convert is opened once: one warning for a truncated middle part."""
+    f = scan_file(tmp_path, hysteresis=2)
+    os.truncate(f.path, f.path.stat().st_size - 1000)
+    with pytest.warns(TruncatedPartWarning) as rec:
+        nt.convert(f.path, tmp_path / "out.tvips", show_progressbar=False)
+    assert len([w for w in rec if w.category is TruncatedPartWarning]) == 1

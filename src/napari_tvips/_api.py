@@ -21,7 +21,7 @@ from ._scan import ScanLayout, as_shape, auto_layout
 from ._series import Series
 from ._writer import file_writer
 
-__all__ = ["file_reader", "file_writer", "index_map_for", "saved_layout"]
+__all__ = ["file_reader", "file_writer", "index_map_for", "read_series", "saved_layout"]
 
 
 def saved_layout(series: Series) -> ScanLayout | None:
@@ -112,7 +112,22 @@ def file_reader(
         ``mapping``; ``original_metadata`` holds ``tvips_header`` (the main header) and
         ``frame_headers`` (every field of every frame).
     """
-    series = Series(filename)
+    return read_series(
+        Series(filename), lazy, scan_shape, scan_start_frame, winding_scan_axis, hysteresis,
+        rechunking,
+    )  # fmt: skip
+
+
+def read_series(
+    series: Series,
+    lazy: bool = False,
+    scan_shape: str | Sequence[int] | None = None,
+    scan_start_frame: int = 0,
+    winding_scan_axis: str | int | None = None,
+    hysteresis: int = 0,
+    rechunking: bool | str | dict[int, Any] = "auto",
+) -> list[dict[str, Any]]:
+    """:func:`file_reader` of a recording already open (the arguments are file_reader's)."""
     index_map = index_map_for(series, scan_shape, scan_start_frame, winding_scan_axis, hysteresis)
     first = series.headers_at(range(min(series.n_frames, 2)))
     frames = FrameArray(series, index_map)

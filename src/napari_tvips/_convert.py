@@ -178,15 +178,16 @@ def resolve_source(
     if isinstance(source, Mapping):
         return ExportSource.from_signal(source)
     if isinstance(source, (str, os.PathLike)):
-        from ._api import file_reader
+        from ._api import read_series
         from ._series import Series
 
+        series = Series(source)  # opened once: its calibration, then its frames
         if scan_shape is None:
-            saved = Series(source).calibration
+            saved = series.calibration
             if saved is not None and saved.scan_shape is not None:
                 scan_shape = "auto"  # a scan napari-tvips saved: its shape, step and unit
-        [signal] = file_reader(
-            source,
+        [signal] = read_series(
+            series,
             lazy=True,
             scan_shape=scan_shape,
             scan_start_frame=scan_start_frame,
