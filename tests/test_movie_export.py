@@ -193,3 +193,14 @@ def test_cli_convert_movie(tmp_path, movie, capsys):
     np.testing.assert_array_equal(tifffile.imread(out), expect)
     assert main(["convert", str(path), str(tmp_path / "x.mp4"), "--frames", "a:b", "-q"]) == 1
     assert "--frames 'a:b'" in capsys.readouterr().err
+
+
+def test_cli_bad_movie_numbers_give_one_line_errors(tmp_path, movie, capsys):
+    from napari_tvips.__main__ import main
+
+    path, _frames, _ = movie
+    for flag, value in (("--sum", "two"), ("--fps", "fast")):
+        assert main(["convert", str(path), str(tmp_path / "x.mp4"), flag, value, "-q"]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("napari-tvips convert: error:") and f"{flag} '{value}'" in err
+        assert "\n" not in err

@@ -30,13 +30,22 @@ def add_movie_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the movie options to the ``convert`` sub-command's parser."""
     group = parser.add_argument_group("movies (.tif, .tiff, .mp4)")
     group.add_argument("--frames", metavar="FIRST:STOP", help="frame range (Python slice)")
-    group.add_argument("--sum", metavar="N", type=int, help="sum every N frames")
+    group.add_argument("--sum", metavar="N", help="sum every N frames")
     group.add_argument("--average", action="store_true", help="average instead of summing")
     group.add_argument("--bad", metavar="I,J,A-B", help="frames left out of the movie and sums")
     group.add_argument("--drift", choices=["auto"], help="estimate and correct drift")
-    group.add_argument("--fps", type=float, help="MP4 frame rate (default: real time)")
+    group.add_argument("--fps", metavar="F", help="MP4 frame rate (default: real time)")
     group.add_argument("--timestamp", action="store_true", help="burn the time into MP4 frames")
     group.add_argument("--scalebar", action="store_true", help="burn a scale bar into MP4 frames")
+
+
+def _number(text: str, flag: str, kind: type) -> Any:
+    """``text`` as ``kind`` (int or float); ValueError (a one-line CLI error) otherwise."""
+    kind_name = {int: "a whole number", float: "a number"}
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"{flag} {text!r} is not {kind_name[kind]}") from None
 
 
 def _bad(text: str) -> list[int]:
@@ -57,13 +66,14 @@ def movie_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "frames", None):
         kwargs["frames"] = parse_frames(args.frames)
     if getattr(args, "sum", None) is not None:
-        kwargs["sum_frames"] = args.sum
+        kwargs["sum_frames"] = _number(args.sum, "--sum", int)
     if getattr(args, "bad", None):
         kwargs["bad"] = _bad(args.bad)
     for name in ("average", "timestamp", "scalebar"):
         if getattr(args, name, False):
             kwargs[name] = True
-    for name in ("drift", "fps"):
-        if getattr(args, name, None) is not None:
-            kwargs[name] = getattr(args, name)
+    if getattr(args, "drift", None) is not None:
+        kwargs["drift"] = args.drift
+    if getattr(args, "fps", None) is not None:
+        kwargs["fps"] = _number(args.fps, "--fps", float)
     return kwargs
